@@ -1,0 +1,253 @@
+"""The edge addon: route, identify, enrich under a deadline, sign, forward.
+
+Hooks (all cheap guards; the decisions live in edge/):
+- ``requestheaders``: classify the path; refuse the internal surface; point DCS paths at the
+  DCS (the original Host kept, X-Forwarded-* added, any client copy of the edge's headers
+  stripped); start provider lookups early for iframe hits and GET event hits.
+- ``request`` (async): for event hits, identify the visitor, run the fan-out, attach the signed
+  envelope; if the DCS is known to be down, answer the visitor at once (fail-open).
+- ``response``: ``Server-Timing`` per provider, the structured log line, marks for debugging.
+- ``error``: a DCS connection failure marks the DCS down until the health probe sees it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from mitmproxy import ctx, exceptions, http
+
+from addons import dcs_health, hitlog
+from edge import config as edge_config
+from edge import routing, visitor
+from edge.contracts import envelope, ids
+from edge.enrich.fanout import Enricher, Hit, Outcome
+from edge.enrich.identity import VisitorLookup
+
+log = logging.getLogger("edge.proxy")
+
+META = "edge"  # flow.metadata key holding the enrichment trace (plain data)
+
+
+class EdgeAddon:
+    def __init__(self) -> None:
+        self.config: edge_config.Config | None = None
+        self.enricher: Enricher | None = None
+        self.lookup: VisitorLookup | None = None
+        self.health: dcs_health.DcsHealth | None = None
+        self._dcs: tuple[str, str, int] = ("http", "127.0.0.1", 80)
+        self._early: dict[str, asyncio.Task[Any]] = {}
+
+    # -- options -------------------------------------------------------------------------
+
+    def load(self, loader: Any) -> None:
+        loader.add_option("edge_config", str | None, None, "The deployment config file (TOML).")
+        loader.add_option(
+            "edge_admin", bool, True, "Serve Prometheus metrics on the config's edge.admin."
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "edge_config" not in updated:
+            return
+        path = ctx.options.edge_config
+        if not path:
+            self.config = None
+            return
+        try:
+            cfg = edge_config.load(path)
+        except edge_config.ConfigError as e:
+            raise exceptions.OptionsError(f"edge_config: {e}") from None
+        self._install(cfg)
+
+    def _install(self, cfg: edge_config.Config) -> None:
+        from urllib.parse import urlsplit
+
+        old = self.enricher
+        self.config = cfg
+        self.enricher = Enricher(cfg)
+        self.lookup = VisitorLookup(cfg)
+        dcs = urlsplit(cfg.edge.dcs)
+        port = dcs.port or (443 if dcs.scheme == "https" else 80)
+        self._dcs = (dcs.scheme, dcs.hostname or "127.0.0.1", port)
+        self.health = dcs_health.DcsHealth(cfg.edge.dcs)
+        if old is not None:
+            _spawn(old.aclose())
+
+    def running(self) -> None:
+        if self.config is None:
+            return
+        if self.health is not None:
+            self.health.start()
+        if ctx.options.edge_admin and self.enricher is not None:
+            hitlog.serve_metrics(self.config.edge.admin, self.enricher.registry)
+
+    def done(self) -> None:
+        if self.health is not None:
+            self.health.stop()
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        cfg = self.config
+        if cfg is None or flow.response is not None:
+            return
+        req = flow.request
+        route = routing.classify(req.path, cfg.edge.routes)
+        flow.metadata["edge_route"] = route
+        _forwarded(flow)
+        if route == "origin":
+            return
+        if route == "internal":
+            flow.response = http.Response.make(404, b"not found", {"content-type": "text/plain"})
+            return
+        for name in envelope.EDGE_HEADERS:
+            req.headers.pop(name, None)
+        host_header = req.host_header
+        req.scheme, req.host, req.port = self._dcs
+        req.host_header = host_header
+        if route == "iframe" or (route == "event" and req.method == "GET"):
+            self._start_early(flow)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        cfg, enricher = self.config, self.enricher
+        if cfg is None or enricher is None or flow.response is not None:
+            return
+        if flow.metadata.get("edge_route") not in ("event", "iframe", "tag", "dcs"):
+            return
+        if self.health is not None and not self.health.up:
+            flow.response = _fail_open(flow, cfg)
+            flow.metadata[META] = {"degraded": "dcs_down"}
+            flow.marked = ":no_entry:"
+            flow.comment = "DCS down: answered by the edge (fail-open)"
+            return
+        if flow.metadata.get("edge_route") != "event":
+            return
+        info = self._hit_info(flow, cfg)
+        started = time.perf_counter()
+        uuid, known = await self._identify(info)
+        hit = Hit(
+            uuid=uuid,
+            signals=info.signals,
+            gdpr=info.gdpr,
+            gdpr_consent=info.gdpr_consent,
+            coppa=info.coppa,
+            opted_out=known.get("opted_out", False),
+            partner_ids=known.get("partner_ids", {}),
+        )
+        outcome = await enricher.enrich(hit)
+        env = envelope.Envelope(uuid=uuid, providers=outcome.results,
+                                deadline_ms=outcome.deadline_ms)
+        flow.request.headers[envelope.HEADER] = envelope.sign(env, cfg.secret)
+        flow.metadata[META] = _trace(info, uuid, outcome, time.perf_counter() - started)
+        hitlog.mark(flow, flow.metadata[META])
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        trace = flow.metadata.get(META)
+        if not trace or flow.response is None or "providers" not in trace:
+            return
+        flow.response.headers["Server-Timing"] = hitlog.server_timing(trace)
+        hitlog.record_answer(trace, flow.response)
+        hitlog.emit(trace)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        route = flow.metadata.get("edge_route")
+        if route in ("event", "iframe", "tag", "dcs") and flow.response is None and flow.error:
+            if self.health is not None and "connect" in flow.error.msg.lower():
+                self.health.mark_down(flow.error.msg)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _hit_info(self, flow: http.HTTPFlow, cfg: edge_config.Config) -> visitor.HitInfo:
+        pairs = list(flow.request.query.items(multi=True))
+        if flow.request.method == "POST" and flow.request.urlencoded_form:
+            pairs += list(flow.request.urlencoded_form.items(multi=True))
+        cookies = dict(flow.request.cookies.items())
+        return visitor.read_hit(pairs, cookies, cookie_name=cfg.dcs.cookie_name)
+
+    async def _identify(self, info: visitor.HitInfo) -> tuple[str, dict[str, Any]]:
+        """The visitor id (a new one for a new visitor) and what the DCS knows of it."""
+        assert self.lookup is not None
+        if info.uuid is None and info.mid is None:
+            return ids.new_uuid(), {}
+        known = await self.lookup.lookup(uuid=info.uuid, mid=info.mid)
+        uuid = info.uuid or known.get("uuid") or ids.new_uuid()
+        return uuid, known
+
+    def _start_early(self, flow: http.HTTPFlow) -> None:
+        cfg, enricher = self.config, self.enricher
+        if cfg is None or enricher is None:
+            return
+        info = self._hit_info(flow, cfg)
+        if info.uuid is None or info.uuid in self._early:
+            return
+
+        async def early() -> None:
+            try:
+                uuid, known = await self._identify(info)
+                enricher.prefetch(Hit(
+                    uuid=uuid, signals=info.signals, gdpr=info.gdpr,
+                    gdpr_consent=info.gdpr_consent, coppa=info.coppa,
+                    opted_out=known.get("opted_out", False),
+                    partner_ids=known.get("partner_ids", {}),
+                ))
+            finally:
+                self._early.pop(info.uuid or "", None)
+
+        self._early[info.uuid] = _spawn(early())
+
+
+def _spawn(coro: Any) -> asyncio.Task[Any]:
+    task = asyncio.get_running_loop().create_task(coro)
+    task.add_done_callback(_log_task_error)
+    return task
+
+
+def _log_task_error(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background task failed: %r", task.exception())
+
+
+def _forwarded(flow: http.HTTPFlow) -> None:
+    req = flow.request
+    client = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+    prior = req.headers.get("X-Forwarded-For")
+    req.headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    req.headers["X-Forwarded-Proto"] = "https" if flow.client_conn.tls_established else "http"
+    if req.host_header:
+        req.headers["X-Forwarded-Host"] = req.host_header
+
+
+def _trace(info: visitor.HitInfo, uuid: str, outcome: Outcome, took_s: float) -> dict[str, Any]:
+    return {
+        "uuid": uuid,
+        "uuid_source": info.uuid_source if info.uuid else ("new" if not info.mid else "d_mid"),
+        "signals": {k: list(v) for k, v in info.signals.items()},
+        "gdpr": info.gdpr,
+        "coppa": info.coppa,
+        "deadline_ms": outcome.deadline_ms,
+        "enrich_ms": round(outcome.elapsed_ms, 2),
+        "edge_ms": round(took_s * 1000, 2),
+        "providers": [p.to_json() for p in outcome.results],
+    }
+
+
+def _fail_open(flow: http.HTTPFlow, cfg: edge_config.Config) -> http.Response:
+    """A fast, well-formed answer for a DCS path while the DCS is down."""
+    route = flow.metadata.get("edge_route")
+    pairs = list(flow.request.query.items(multi=True))
+    if route == "event" and (visitor.wants_json(pairs) or flow.request.method == "POST"):
+        body = {"stuff": [], "dests": [], "uuid": "", "dcs_region": cfg.dcs.region,
+                "tid": ids.new_tid(), "errors": [{"code": 0, "msg": "DCS unavailable"}]}
+        return http.Response.make(
+            200, json.dumps(body), {"content-type": "application/json", "X-Error": "0"}
+        )
+    if route == "tag":
+        return http.Response.make(
+            503, b"/* the DCS is unavailable */", {"content-type": "application/javascript"}
+        )
+    if route == "iframe":
+        return http.Response.make(503, b"<!doctype html>", {"content-type": "text/html"})
+    return http.Response.make(200, hitlog.PIXEL, {"content-type": "image/gif"})

@@ -1,0 +1,75 @@
+"""What an enriched hit leaves behind: a log line, marks on the flow, metrics on the admin port."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from mitmproxy import http
+
+from edge import trace as edge_trace
+
+log = logging.getLogger("edge.hits")
+
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f9040100000000"
+    "2c000000000100010000020144003b"
+)
+
+
+def mark(flow: http.HTTPFlow, trace: dict[str, Any]) -> None:
+    """Enriched flows stand out in the flow list; degraded ones differently."""
+    bad = edge_trace.degraded(trace)
+    flow.marked = ":warning:" if bad else ":star:"
+    flow.comment = ("degraded " + " ".join(bad) + " | " if bad else "") + edge_trace.summary(trace)
+
+
+def server_timing(trace: dict[str, Any]) -> str:
+    return edge_trace.server_timing(trace)
+
+
+def record_answer(trace: dict[str, Any], response: http.Response) -> None:
+    answer = edge_trace.read_answer(
+        response.content or b"", response.headers.get("content-type", "")
+    )
+    if answer is not None:
+        trace["answer"] = answer
+
+
+def emit(trace: dict[str, Any]) -> None:
+    """The structured log line of one enriched hit (JSON, logger ``edge.hits``)."""
+    answer = trace.get("answer") or {}
+    line = {
+        "event": "hit",
+        "uuid": trace.get("uuid"),
+        "uuid_source": trace.get("uuid_source"),
+        "enrich_ms": trace.get("enrich_ms"),
+        "providers": [
+            {"name": p["name"], "status": p["status"], "ms": p["ms"], "cache": p["cache"],
+             "segments": [s["id"] for s in p["segments"]]}
+            for p in trace.get("providers", [])
+        ],
+        "traits": answer.get("traits"),
+        "segments": answer.get("segments"),
+        "errors": answer.get("errors"),
+    }
+    log.info(json.dumps(line, separators=(",", ":")))
+
+
+_served: set[str] = set()
+
+
+def serve_metrics(address: str, registry: Any) -> None:
+    """Prometheus metrics on the admin address (a separate listener, never the public one)."""
+    if address in _served:
+        return
+    from prometheus_client import start_http_server
+
+    host, _, port = address.rpartition(":")
+    try:
+        start_http_server(int(port), addr=host, registry=registry)
+    except OSError as e:
+        log.warning("admin listener %s: %s", address, e)
+        return
+    _served.add(address)

@@ -1,0 +1,75 @@
+"""What every DCS endpoint shares: config, store, engines, the envelope verifier, counters.
+
+Built once by ``create_app``; the handlers reach it as ``request.app.state.dcs``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from edge.config import Config
+from edge.contracts.envelope import Envelope, EnvelopeError, Verifier
+from edge.dcs.params import DcsRequest, DeclaredId
+from edge.dcs.qualify import Engines
+from edge.profiles import ProfileStore
+from edge.rules.segments import SegmentEngine
+from edge.rules.traits import TraitEngine
+
+
+@dataclass
+class DcsState:
+    config: Config
+    store: ProfileStore
+    engines: Engines
+    verifier: Verifier
+    clock: Callable[[], float]
+    owns_store: bool = False
+    envelopes: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(
+        cls, config: Config, store: ProfileStore, clock: Callable[[], float], *, owns: bool
+    ) -> DcsState:
+        engines = Engines(
+            TraitEngine(config.traits, case_sensitive=config.dcs.case_sensitive),
+            SegmentEngine(config.segments),
+        )
+        verifier = Verifier(config.secret, window_s=config.dcs.envelope_window_s)
+        return cls(config, store, engines, verifier, clock, owns_store=owns)
+
+    def check_envelope(self, value: str | None, uuid: str | None, now: float) -> Envelope | None:
+        """The verified envelope, or None; every outcome is counted by name."""
+        if not value:
+            return None
+        with self._lock:  # the verifier's nonce memory is not thread-safe
+            try:
+                env = self.verifier.verify(value, uuid=uuid, now=now)
+            except EnvelopeError as exc:
+                self.envelopes[type(exc).__name__] += 1
+                return None
+            self.envelopes["ok"] += 1
+            return env
+
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.envelopes)
+
+    def dpid_of(self, cid: DeclaredId) -> int | None:
+        """The data source a declared id belongs to (an integration code via data_sources)."""
+        if cid.kind == "dpid":
+            return int(cid.namespace)
+        return self.dpid_for_ic(cid.namespace)
+
+    def dpid_for_ic(self, code: str) -> int | None:
+        return next((s.dpid for s in self.config.data_sources if s.ic == code), None)
+
+    def trait_filter(self, req: DcsRequest) -> frozenset[int] | None:
+        """The data sources d_tdpid / d_tdpid_ic restrict evaluation to (None: all)."""
+        if not req.filtered:
+            return None
+        from_ic = (self.dpid_for_ic(code) for code in req.tdpid_ics)
+        return frozenset(req.tdpids) | {d for d in from_ic if d is not None}

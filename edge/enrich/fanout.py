@@ -1,0 +1,378 @@
+"""The fan-out: ask every eligible provider about one hit, concurrently, under one deadline.
+
+``Enricher.enrich(hit)`` decides per provider, in this order: ``disabled``; opted-out or
+COPPA hits and unmet TCF consent -> ``skipped_consent``; ``needs_dpuuid`` without a partner
+id -> ``skipped_dpuuid``; a fresh cache entry -> its answer (cache ``hit``); a call already in
+flight for the same key -> wait on it (cache ``inflight``); a recently failed call -> ``error``
+(cache ``hit``); an open breaker -> ``breaker_open`` (0 ms, no call); else a new call
+(cache ``miss``). When a call fails, times out, is refused by the breaker or is remembered as
+failing, the last good answer within ``stale_if_error_s`` is served instead (``ok``/``empty``,
+cache ``stale``).
+
+Deadline: each wait is bounded by ``min(provider timeout_ms, time left)``. With ``required``
+providers among the eligible ones, ``enrich`` returns once all required ones are done (or at
+the deadline), with whatever else is done by then; otherwise when all are done or at the
+deadline. Providers not done are reported as ``timeout``; their shared calls go on in the
+background, bounded by the provider's own ``timeout_ms``, and fill the cache.
+
+Errors: ``enrich`` never raises because of a provider; ``disable``/``enable`` raise KeyError
+for an unknown provider name. ``prefetch`` must be called from the running event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+
+import httpx
+
+from edge.config import Config, ProviderConfig
+from edge.contracts.envelope import ProviderResult
+from edge.contracts.provider_protocol import Answer
+from edge.enrich import cache as cache_mod
+from edge.enrich.breaker import Breaker
+from edge.enrich.cache import Cache, Lookup
+from edge.enrich.client import (
+    USER_AGENT,
+    ProviderClient,
+    ProviderError,
+    ProviderFailed,
+    ProviderRequest,
+    ProviderTimeout,
+)
+from edge.enrich.consent import TCString, allowed, fingerprint, parse_or_none
+from edge.enrich.identity import Visitor, VisitorLookup, budget_s
+from edge.enrich.metrics import Metrics, ProviderStats
+from edge.enrich.singleflight import SingleFlight
+
+log = logging.getLogger(__name__)
+
+# Statuses of providers not asked at all for a hit: they do not count as required.
+_GATED = frozenset({"disabled", "skipped_consent", "skipped_dpuuid"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    uuid: str
+    signals: Mapping[str, tuple[str, ...]]  # c_/d_/h_ keys etc. (p_ never forwarded)
+    gdpr: int | None = None
+    gdpr_consent: str | None = None
+    coppa: bool = False
+    opted_out: bool = False
+    partner_ids: Mapping[int, str] = field(default_factory=dict)  # dpid -> dpuuid
+
+
+@dataclass(frozen=True)
+class Outcome:
+    results: tuple[ProviderResult, ...]
+    elapsed_ms: float
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
+class _CallResult:
+    answer: Answer | None
+    error: ProviderError | None
+    ms: float
+
+
+@dataclass
+class _Provider:
+    config: ProviderConfig
+    client: ProviderClient
+    breaker: Breaker
+    stats: ProviderStats = field(default_factory=ProviderStats)
+
+
+@dataclass(frozen=True)
+class _Join:
+    """A provider whose answer comes from a shared call."""
+
+    task: asyncio.Task[_CallResult]
+    joined: bool
+    stale: Answer | None
+
+
+class Enricher:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._http = client
+        self._owns_http = client is None
+        self.metrics = Metrics()
+        self.registry = self.metrics.registry
+        self._cache = Cache(
+            config.edge.cache_entries, clock=clock, on_evict=self.metrics.evictions.inc
+        )
+        self._flight: SingleFlight[str, _CallResult] = SingleFlight()
+        self._providers: dict[str, _Provider] = {}
+        for p in config.providers:
+            on_change = partial(self.metrics.set_breaker, p.name)
+            breaker = Breaker(p.breaker, clock=clock, on_change=on_change)
+            self._providers[p.name] = _Provider(p, ProviderClient(p), breaker)
+            self.metrics.set_breaker(p.name, "closed")
+        self._disabled: set[str] = set()
+        self.identity = VisitorLookup(
+            config.edge.dcs, config.secret, ttl_s=config.edge.dpuuid_cache_s, clock=clock
+        )
+
+    # -- public surface --------------------------------------------------------------------
+
+    async def enrich(self, hit: Hit) -> Outcome:
+        """Every provider's result for `hit`, within the deadline; never raises for providers."""
+        start = self._clock()
+        loop = asyncio.get_running_loop()
+        deadline_ms = self.config.edge.deadline_ms
+        deadline_at = loop.time() + deadline_ms / 1000
+        tc = parse_or_none(hit.gdpr_consent) if hit.gdpr == 1 else None
+        fp = fingerprint(hit.gdpr, hit.gdpr_consent)
+        results: dict[str, ProviderResult] = {}
+        waiters: dict[str, tuple[asyncio.Task[ProviderResult], _Join]] = {}
+        any_required = False
+        for p in self._providers.values():
+            left = deadline_at - loop.time()
+            plan = self._plan(p, hit, tc, fp, int(min(p.config.timeout_ms, left * 1000)))
+            if isinstance(plan, ProviderResult):
+                results[p.config.name] = plan
+                gated = plan.status in _GATED
+            else:
+                wait_s = min(p.config.timeout_ms / 1000, left)
+                task = loop.create_task(self._wait(p, plan, wait_s))
+                waiters[p.config.name] = (task, plan)
+                gated = False
+            any_required = any_required or (p.config.required and not gated)
+        await self._join(waiters, any_required, deadline_at - loop.time())
+        for name, (task, join) in waiters.items():
+            results[name] = self._collect(self._providers[name], task, join, start)
+        ordered = tuple(results[name] for name in self._providers)
+        for r in ordered:
+            self.metrics.results.labels(r.name, r.status, r.cache).inc()
+        return Outcome(ordered, (self._clock() - start) * 1000, deadline_ms)
+
+    def prefetch(self, hit: Hit) -> None:
+        """Start the calls `hit` will need (no waiting), so a later enrich() finds them."""
+        tc = parse_or_none(hit.gdpr_consent) if hit.gdpr == 1 else None
+        fp = fingerprint(hit.gdpr, hit.gdpr_consent)
+        for p in self._providers.values():
+            if self._gate(p, hit, tc) is not None:
+                continue
+            k = cache_mod.key(p.config.name, hit.uuid, fp)
+            look = self._cache.lookup(k, count=False)
+            if look.fresh is not None or look.failing or self._flight.get(k) is not None:
+                continue
+            if p.breaker.allow():
+                self._start(p, k, hit, p.config.timeout_ms)
+
+    async def identify(self, *, uuid: str | None = None, mid: str | None = None) -> Visitor | None:
+        """The DCS's view of a visitor (partner ids, opt-out), within the identity budget."""
+        budget = budget_s(self.config.edge.deadline_ms)
+        return await self.identity.lookup(self.http, uuid=uuid, mid=mid, budget_s=budget)
+
+    def disable(self, name: str) -> None:
+        self._providers[name]  # noqa: B018 - KeyError for an unknown provider
+        self._disabled.add(name)
+
+    def enable(self, name: str) -> None:
+        self._providers[name]  # noqa: B018 - KeyError for an unknown provider
+        self._disabled.discard(name)
+
+    def clear_cache(self, uuid: str) -> int:
+        """Forget one visitor's cached answers (and identity); the number of entries removed."""
+        self.identity.forget(uuid)
+        return self._cache.clear(uuid)
+
+    def status(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for name, p in self._providers.items():
+            row: dict[str, object] = {
+                "name": name,
+                "dpid": p.config.dpid,
+                "required": p.config.required,
+                "disabled": name in self._disabled,
+                "breaker": p.breaker.state,
+            }
+            row.update(p.stats.summary())
+            out.append(row)
+        return out
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The shared client, created on first use (inside the running loop)."""
+        if self._http is None:
+            n = max(1, len(self._providers))
+            self._http = httpx.AsyncClient(
+                limits=httpx.Limits(
+                    max_connections=64 * n + 16,
+                    max_keepalive_connections=16 * n + 8,
+                    keepalive_expiry=30.0,
+                ),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        await self._flight.cancel_all()
+        await self.identity.aclose()
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _gate(self, p: _Provider, hit: Hit, tc: TCString | None) -> str | None:
+        """Why `p` must not be asked about `hit` (a status), or None."""
+        if p.config.name in self._disabled:
+            return "disabled"
+        if hit.opted_out or hit.coppa or not allowed(p.config, hit.gdpr, tc):
+            return "skipped_consent"
+        if p.config.needs_dpuuid and not hit.partner_ids.get(p.config.dpid):
+            return "skipped_dpuuid"
+        return None
+
+    def _plan(
+        self, p: _Provider, hit: Hit, tc: TCString | None, fp: str, deadline_ms: int
+    ) -> ProviderResult | _Join:
+        skip = self._gate(p, hit, tc)
+        if skip is not None:
+            return self._result(p, skip, 0.0, cache="none")
+        k = cache_mod.key(p.config.name, hit.uuid, fp)
+        look = self._count(p, self._cache.lookup(k))
+        if look.fresh is not None:
+            return self._answered(p, look.fresh, 0.0, "hit")
+        task = self._flight.get(k)
+        if task is not None:
+            return _Join(task, True, look.stale)
+        if look.failing:
+            return self._fallback(p, look.stale, "error", 0.0, "hit")
+        if not p.breaker.allow():
+            return self._fallback(p, look.stale, "breaker_open", 0.0, "none")
+        return _Join(self._start(p, k, hit, deadline_ms), False, look.stale)
+
+    def _count(self, p: _Provider, look: Lookup) -> Lookup:
+        hit = look.fresh is not None or look.failing
+        if hit:
+            p.stats.cache_hits += 1
+        else:
+            p.stats.cache_misses += 1
+        self.metrics.cache.labels(p.config.name, "hit" if hit else "miss").inc()
+        return look
+
+    def _result(
+        self, p: _Provider, status: str, ms: float, *, cache: str, answer: Answer | None = None
+    ) -> ProviderResult:
+        segments = answer.segments if answer is not None else ()
+        return ProviderResult(p.config.name, p.config.dpid, status, ms, segments, cache)
+
+    def _answered(self, p: _Provider, answer: Answer, ms: float, cache: str) -> ProviderResult:
+        status = "empty" if answer.empty else "ok"
+        return self._result(p, status, ms, cache=cache, answer=answer)
+
+    def _fallback(
+        self, p: _Provider, stale: Answer | None, status: str, ms: float, cache: str
+    ) -> ProviderResult:
+        """The stale answer when there is one (stale-if-error), else `status`."""
+        if stale is None:
+            return self._result(p, status, ms, cache=cache)
+        self._cache.served_stale()
+        self.metrics.cache.labels(p.config.name, "stale").inc()
+        return self._answered(p, stale, ms, "stale")
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def _start(self, p: _Provider, k: str, hit: Hit, deadline_ms: int) -> asyncio.Task[_CallResult]:
+        req = ProviderRequest(
+            uuid=hit.uuid,
+            dpuuid=hit.partner_ids.get(p.config.dpid),
+            signals=hit.signals,
+            gdpr=hit.gdpr,
+            gdpr_consent=hit.gdpr_consent,
+            deadline_ms=max(1, deadline_ms),
+        )
+        task, _ = self._flight.start(k, lambda: self._call(p, k, hit.uuid, req))
+        return task
+
+    async def _call(self, p: _Provider, k: str, uuid: str, req: ProviderRequest) -> _CallResult:
+        """The shared call: bounded by the provider's own timeout; records its outcome."""
+        t0 = self._clock()
+        answer: Answer | None = None
+        error: ProviderError | None = None
+        try:
+            answer = await p.client.fetch(self.http, req, p.config.timeout_ms / 1000)
+        except ProviderError as e:
+            error = e
+        except asyncio.CancelledError:
+            p.breaker.abandon()
+            raise
+        except Exception as e:  # a bug in a call must not fail the hit
+            log.exception("provider %s: unexpected error", p.config.name)
+            error = ProviderFailed(f"{p.config.name}: unexpected {type(e).__name__}")
+        ms = (self._clock() - t0) * 1000
+        self._record(p, k, uuid, answer, error, ms)
+        return _CallResult(answer, error, ms)
+
+    def _record(
+        self, p: _Provider, k: str, uuid: str, answer: Answer | None,
+        error: ProviderError | None, ms: float,
+    ) -> None:
+        if answer is not None:
+            p.breaker.success()
+            self._cache.put(k, uuid, answer, p.config)
+            outcome = "empty" if answer.empty else "ok"
+        else:
+            p.breaker.failure()
+            self._cache.put_error(k, uuid, p.config)
+            outcome = "timeout" if isinstance(error, ProviderTimeout) else "error"
+        p.stats.call(outcome, ms)
+        self.metrics.calls.labels(p.config.name, outcome).inc()
+        self.metrics.latency.labels(p.config.name).observe(ms / 1000)
+
+    async def _wait(self, p: _Provider, join: _Join, wait_s: float) -> ProviderResult:
+        t0 = self._clock()
+        cache = "inflight" if join.joined else "miss"
+        try:
+            res = await self._flight.wait(join.task, wait_s)
+        except TimeoutError:
+            return self._result(p, "timeout", (self._clock() - t0) * 1000, cache=cache)
+        ms = (self._clock() - t0) * 1000
+        if res.answer is not None:
+            return self._answered(p, res.answer, ms, cache)
+        status = "timeout" if isinstance(res.error, ProviderTimeout) else "error"
+        return self._fallback(p, join.stale, status, ms, cache)
+
+    async def _join(
+        self,
+        waiters: Mapping[str, tuple[asyncio.Task[ProviderResult], _Join]],
+        any_required: bool,
+        left: float,
+    ) -> None:
+        """Wait for the required waiters (when an eligible provider is required) or for all,
+        at most `left` seconds."""
+        if any_required:
+            awaited = [t for n, (t, _) in waiters.items() if self._providers[n].config.required]
+        else:
+            awaited = [t for t, _ in waiters.values()]
+        if awaited and left > 0:
+            await asyncio.wait(awaited, timeout=left)
+
+    def _collect(
+        self, p: _Provider, task: asyncio.Task[ProviderResult], join: _Join, start: float
+    ) -> ProviderResult:
+        if not task.done():
+            task.cancel()  # ends this wait only; the shared call goes on and fills the cache
+            cache = "inflight" if join.joined else "miss"
+            return self._result(p, "timeout", (self._clock() - start) * 1000, cache=cache)
+        if task.cancelled() or task.exception() is not None:
+            log.error("provider %s: waiter failed: %r", p.config.name, task)
+            return self._result(p, "error", (self._clock() - start) * 1000, cache="none")
+        return task.result()

@@ -1,0 +1,68 @@
+"""Reading a hit at the edge: who the visitor is, what the hit says, what consent it carries.
+
+Pure functions over already-split query/form pairs and cookies; the addon does the I/O. The DCS
+parses the same wire format in full (edge/dcs/params.py); the edge needs only what decides the
+provider fan-out, so it reads leniently and never rejects a hit (the DCS does that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from edge.contracts.ids import is_uuid
+
+# Keys that never reach a provider: they steer the DCS or identify the visitor.
+_CONTROL_PREFIXES = ("d_", "p_")
+_TRUE = frozenset({"1", "true", "yes"})
+
+
+@dataclass(frozen=True)
+class HitInfo:
+    uuid: str | None  # from d_uuid, else the visitor cookie
+    mid: str | None
+    signals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    gdpr: int | None = None
+    gdpr_consent: str | None = None
+    coppa: bool = False
+    uuid_source: str = "none"  # d_uuid | cookie | none
+
+
+def _split(value: str) -> tuple[str, ...]:
+    """Serialized values ``a,b`` split on commas, unless the value is a quoted string."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return (value[1:-1],)
+    return tuple(v for v in value.split(",") if v != "")
+
+
+def read_hit(
+    pairs: Iterable[tuple[str, str]], cookies: Mapping[str, str], *, cookie_name: str
+) -> HitInfo:
+    """The edge's view of a hit from its (query + body) pairs and cookies."""
+    signals: dict[str, list[str]] = {}
+    first: dict[str, str] = {}
+    for key, value in pairs:
+        first.setdefault(key, value)
+        if key.startswith(_CONTROL_PREFIXES) or key in ("gdpr", "gdpr_consent", "_ts"):
+            continue
+        signals.setdefault(key, []).extend(_split(value))
+    uuid, source = None, "none"
+    if is_uuid(first.get("d_uuid")):
+        uuid, source = first["d_uuid"], "d_uuid"
+    elif is_uuid(cookies.get(cookie_name)):
+        uuid, source = cookies[cookie_name], "cookie"
+    gdpr_text = first.get("gdpr")
+    gdpr = int(gdpr_text) if gdpr_text in ("0", "1") else None
+    return HitInfo(
+        uuid=uuid,
+        mid=first.get("d_mid") or None,
+        signals={k: tuple(v) for k, v in signals.items()},
+        gdpr=gdpr,
+        gdpr_consent=first.get("gdpr_consent") or None,
+        coppa=first.get("d_coppa", "").lower() in _TRUE,
+        uuid_source=source,
+    )
+
+
+def wants_json(pairs: Iterable[tuple[str, str]]) -> bool:
+    return any(k == "d_rtbd" and v == "json" for k, v in pairs)
