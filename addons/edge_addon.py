@@ -25,7 +25,7 @@ from edge import config as edge_config
 from edge import routing, visitor
 from edge.contracts import envelope, ids
 from edge.enrich.fanout import Enricher, Hit, Outcome
-from edge.enrich.identity import VisitorLookup
+from edge.enrich.identity import Visitor
 
 log = logging.getLogger("edge.proxy")
 
@@ -36,7 +36,6 @@ class EdgeAddon:
     def __init__(self) -> None:
         self.config: edge_config.Config | None = None
         self.enricher: Enricher | None = None
-        self.lookup: VisitorLookup | None = None
         self.health: dcs_health.DcsHealth | None = None
         self._dcs: tuple[str, str, int] = ("http", "127.0.0.1", 80)
         self._early: dict[str, asyncio.Task[Any]] = {}
@@ -68,7 +67,6 @@ class EdgeAddon:
         old = self.enricher
         self.config = cfg
         self.enricher = Enricher(cfg)
-        self.lookup = VisitorLookup(cfg)
         dcs = urlsplit(cfg.edge.dcs)
         port = dcs.port or (443 if dcs.scheme == "https" else 80)
         self._dcs = (dcs.scheme, dcs.hostname or "127.0.0.1", port)
@@ -81,6 +79,8 @@ class EdgeAddon:
             return
         if self.health is not None:
             self.health.start()
+        if self.enricher is not None:
+            _spawn(_warm(self.enricher, self.config))
         if ctx.options.edge_admin and self.enricher is not None:
             hitlog.serve_metrics(self.config.edge.admin, self.enricher.registry)
 
@@ -128,16 +128,7 @@ class EdgeAddon:
         info = self._hit_info(flow, cfg)
         started = time.perf_counter()
         uuid, known = await self._identify(info)
-        hit = Hit(
-            uuid=uuid,
-            signals=info.signals,
-            gdpr=info.gdpr,
-            gdpr_consent=info.gdpr_consent,
-            coppa=info.coppa,
-            opted_out=known.get("opted_out", False),
-            partner_ids=known.get("partner_ids", {}),
-        )
-        outcome = await enricher.enrich(hit)
+        outcome = await enricher.enrich(_hit(uuid, info, known))
         env = envelope.Envelope(uuid=uuid, providers=outcome.results,
                                 deadline_ms=outcome.deadline_ms)
         flow.request.headers[envelope.HEADER] = envelope.sign(env, cfg.secret)
@@ -167,13 +158,13 @@ class EdgeAddon:
         cookies = dict(flow.request.cookies.items())
         return visitor.read_hit(pairs, cookies, cookie_name=cfg.dcs.cookie_name)
 
-    async def _identify(self, info: visitor.HitInfo) -> tuple[str, dict[str, Any]]:
+    async def _identify(self, info: visitor.HitInfo) -> tuple[str, Visitor | None]:
         """The visitor id (a new one for a new visitor) and what the DCS knows of it."""
-        assert self.lookup is not None
+        assert self.enricher is not None
         if info.uuid is None and info.mid is None:
-            return ids.new_uuid(), {}
-        known = await self.lookup.lookup(uuid=info.uuid, mid=info.mid)
-        uuid = info.uuid or known.get("uuid") or ids.new_uuid()
+            return ids.new_uuid(), None
+        known = await self.enricher.identify(uuid=info.uuid, mid=info.mid)
+        uuid = info.uuid or (known.uuid if known is not None else None) or ids.new_uuid()
         return uuid, known
 
     def _start_early(self, flow: http.HTTPFlow) -> None:
@@ -187,16 +178,38 @@ class EdgeAddon:
         async def early() -> None:
             try:
                 uuid, known = await self._identify(info)
-                enricher.prefetch(Hit(
-                    uuid=uuid, signals=info.signals, gdpr=info.gdpr,
-                    gdpr_consent=info.gdpr_consent, coppa=info.coppa,
-                    opted_out=known.get("opted_out", False),
-                    partner_ids=known.get("partner_ids", {}),
-                ))
+                enricher.prefetch(_hit(uuid, info, known))
             finally:
                 self._early.pop(info.uuid or "", None)
 
         self._early[info.uuid] = _spawn(early())
+
+
+async def _warm(enricher: Enricher, cfg: edge_config.Config) -> None:
+    """Open the shared client and one keep-alive connection per provider and to the DCS before
+    the first visitor arrives (client set-up and first connects cost more than a deadline)."""
+    client = enricher.http
+    urls = [p.url for p in cfg.providers if p.url] + [cfg.edge.dcs.rstrip("/") + "/healthz"]
+
+    async def touch(url: str) -> None:
+        try:
+            await client.get(url, timeout=1.0)
+        except Exception as e:  # noqa: BLE001 - warming is best effort
+            log.info("warm-up of %s: %s", url, e)
+
+    await asyncio.gather(*(touch(u) for u in urls))
+
+
+def _hit(uuid: str, info: visitor.HitInfo, known: Visitor | None) -> Hit:
+    return Hit(
+        uuid=uuid,
+        signals=info.signals,
+        gdpr=info.gdpr,
+        gdpr_consent=info.gdpr_consent,
+        coppa=info.coppa,
+        opted_out=known.opted_out if known is not None else False,
+        partner_ids=dict(known.partner_ids) if known is not None else {},
+    )
 
 
 def _spawn(coro: Any) -> asyncio.Task[Any]:

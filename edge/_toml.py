@@ -71,7 +71,13 @@ class Reader:
         if v is None:
             return ""
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts.port  # noqa: B018 - ValueError for a port that is not 0-65535
+        except ValueError:
+            ok = False
+        else:
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        if not ok:
             raise ConfigError(f"{self.key(name)}: expected an http(s) URL, got {v!r}")
         return v
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from edge.rules.segments import SegmentDef
 from edge._toml import ConfigError, Reader
+from edge.rules.segments import SegmentDef
 from edge.rules.traits import TraitDef
 
 SECRET_ENV = "EDGE_SECRET"
@@ -177,7 +177,9 @@ _TOP = frozenset(
 )
 
 
-def from_dict(doc: Mapping[str, Any], *, env: Mapping[str, str], source: str = "<memory>") -> Config:
+def from_dict(
+    doc: Mapping[str, Any], *, env: Mapping[str, str], source: str = "<memory>"
+) -> Config:
     r = Reader(dict(doc), "", _TOP)
     secret = r.secret("secret", env) or (env[SECRET_ENV].encode() if env.get(SECRET_ENV) else None)
     if not secret:
@@ -229,7 +231,8 @@ def _edge(t: Any) -> EdgeConfig:
         {"listen", "origin", "dcs", "admin", "deadline_ms", "cache_entries", "body_size_limit",
          "dpuuid_cache_s", "routes", "certs"}))
     d = EdgeConfig()
-    rr = Reader(r.get("routes", dict, {}), "edge.routes", frozenset({"event", "iframe", "tag", "dcs"}))
+    route_keys = frozenset({"event", "iframe", "tag", "dcs"})
+    rr = Reader(r.get("routes", dict, {}), "edge.routes", route_keys)
     routes = Routes(
         **{k: _paths(rr, k, getattr(Routes(), k)) for k in ("event", "iframe", "tag", "dcs")}
     )
@@ -298,7 +301,7 @@ def _provider(t: Any, path: str, env: Mapping[str, str]) -> ProviderConfig:
     return ProviderConfig(
         name=name,
         dpid=r.positive("dpid", 0) if "dpid" in t else r.get("dpid", int, required=True),
-        url=r.url("url", required=adapter is None) if adapter is None else r.url("url", ""),
+        url=r.url("url", required=adapter is None),
         timeout_ms=r.positive("timeout_ms", d.timeout_ms),
         required=r.get("required", bool, False),
         needs_dpuuid=r.get("needs_dpuuid", bool, False),

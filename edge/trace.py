@@ -38,7 +38,8 @@ def degraded(trace: Mapping[str, Any]) -> list[str]:
 def summary(trace: Mapping[str, Any]) -> str:
     """One line for the flow list and the demo output."""
     provs = " ".join(
-        f'{p["name"]}={p["status"]}/{p["ms"]:.0f}ms' + ("(cache)" if p.get("cache") == "hit" else "")
+        f'{p["name"]}={p["status"]}/{p["ms"]:.0f}ms'
+        + ("(cache)" if p.get("cache") == "hit" else "")
         for p in trace.get("providers", [])
     )
     answer = trace.get("answer") or {}

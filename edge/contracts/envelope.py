@@ -177,6 +177,8 @@ class Verifier:
     def verify(self, value: str, *, uuid: str | None, now: float | None = None) -> Envelope:
         """The envelope in header `value`, for visitor `uuid` (None: the hit names none)."""
         t = time.time() if now is None else now
+        if not value.isascii():  # HMAC compares ASCII text only; a header may carry latin-1
+            raise EnvelopeMalformed("not a v1 envelope")
         parts = value.strip().split(".")
         if len(parts) != 4 or parts[0] != VERSION:
             raise EnvelopeMalformed("not a v1 envelope")
@@ -205,10 +207,13 @@ class Verifier:
         providers = body.get("providers", [])
         if not isinstance(providers, list):
             raise EnvelopeMalformed("providers is not a list")
+        deadline_ms = body.get("deadline_ms", 0) or 0
+        if not isinstance(deadline_ms, int) or isinstance(deadline_ms, bool):
+            raise EnvelopeMalformed("deadline_ms is not an integer")
         return Envelope(
             uuid=body["uuid"],
             providers=tuple(ProviderResult.from_json(p) for p in providers),
-            deadline_ms=int(body.get("deadline_ms", 0) or 0),
+            deadline_ms=deadline_ms,
             ts=ts,
             nonce=nonce,
         )

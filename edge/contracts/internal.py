@@ -23,4 +23,9 @@ def token(secret: bytes) -> str:
 
 
 def check(secret: bytes, presented: str | None) -> bool:
-    return presented is not None and hmac.compare_digest(token(secret), presented)
+    # compare_digest raises TypeError on non-ASCII text, and a header may carry latin-1
+    return (
+        presented is not None
+        and presented.isascii()
+        and hmac.compare_digest(token(secret), presented)
+    )

@@ -9,7 +9,6 @@ Errors: ``ProtocolError(ValueError)``: the answer is not a valid v1 answer (the 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import re
@@ -123,7 +122,7 @@ def parse_answer(
         raise ProtocolError(f"body of {len(body)} bytes, over the limit of {max_bytes}")
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting fits in the limit
         raise ProtocolError("body is not JSON") from None
     if not isinstance(doc, dict):
         raise ProtocolError("body is not a JSON object")

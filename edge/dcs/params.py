@@ -27,7 +27,7 @@ Errors: ``ParamError`` (311, a badly encoded parameter) and ``TooLarge`` from
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from edge.contracts.ids import is_uuid
@@ -190,10 +190,12 @@ def _callback(name: str | None, errs: list[DcsError]) -> str | None:
     return None
 
 
-def _checked(value: str | None, valid: object, code: int, errs: list[DcsError]) -> str | None:
+def _checked(
+    value: str | None, valid: Callable[[str], bool], code: int, errs: list[DcsError]
+) -> str | None:
     if value is None or value == "":
         return None
-    if callable(valid) and valid(value):
+    if valid(value):
         return value
     errs.append(E.error(code, value[:64]))
     return None

@@ -6,7 +6,7 @@ Pure helpers around Starlette responses; nothing here touches the store.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -117,6 +117,6 @@ def _host_matches(host: str, allowed: str) -> bool:
     return host == allowed
 
 
-def redirect(url: str, errors: Sequence[DcsError] = (), extra: Mapping[str, str] = {}) -> Response:
-    headers = _with_errors({**NO_STORE, **extra}, errors)
+def redirect(url: str, errors: Sequence[DcsError] = ()) -> Response:
+    headers = _with_errors(dict(NO_STORE), errors)
     return RedirectResponse(url, status_code=302, headers=headers)

@@ -59,6 +59,7 @@ class Service:
     health: str  # path answered with 200 once up ("" = just a TCP connect)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    log: IO[bytes] | None = None
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Stack:
         try:
             for svc in self.plan():
                 svc.log_path = self.log_dir / f"{svc.name}.log"
-                log = open(svc.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+                log = svc.log = open(svc.log_path, "wb")  # noqa: SIM115 - closed by stop()
                 pipe = svc.name == "edge" and self.on_edge_line is not None
                 svc.proc = subprocess.Popen(
                     svc.argv, stdout=subprocess.PIPE if pipe else log, stderr=log, env=env,
@@ -159,6 +160,11 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(svc.proc.pid, signal.SIGKILL)
                 svc.proc.wait()
+            if svc.proc.stdout is not None:
+                svc.proc.stdout.close()
+        for svc in self.services:
+            if svc.log is not None:
+                svc.log.close()
         self.services.clear()
 
     def __enter__(self) -> Stack:

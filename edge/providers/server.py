@@ -94,13 +94,14 @@ def create_app(state: ProviderState) -> Starlette:
         body = await request.body()
         if state.secret is not None:
             presented = request.headers.get(SIGNATURE_HEADER, "")
-            if not hmac.compare_digest(presented, signature(state.secret, body)):
+            expected = signature(state.secret, body).encode("ascii")
+            if not hmac.compare_digest(presented.encode("latin-1"), expected):
                 return PlainTextResponse("bad signature", status_code=401)
         try:
             doc = json.loads(body)
             if doc.get("v") != 1 or not isinstance(doc["user"]["uuid"], str):
                 raise ValueError("not v1")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # AttributeError: not an object
             return PlainTextResponse("not a protocol v1 request", status_code=400)
         b = state.behaviour
         delay = b.latency_ms + (state.rng.randint(0, b.jitter_ms) if b.jitter_ms else 0)
@@ -119,20 +120,22 @@ def create_app(state: ProviderState) -> Starlette:
         return RedirectResponse(target, status_code=302)
 
     async def control(request: Request) -> Response:
+        b = state.behaviour
         try:
             doc = await request.json()
-            b = state.behaviour
-            b.latency_ms = int(doc.get("latency_ms", b.latency_ms))
-            b.jitter_ms = int(doc.get("jitter_ms", b.jitter_ms))
-            b.failure_rate = float(doc.get("failure_rate", b.failure_rate))
-            mode = str(doc.get("mode", b.mode))
-            if mode not in MODES:
-                raise ValueError(mode)
-            b.mode = mode
-            if doc.get("reset_stats"):
-                state.calls = 0
+            new = Behaviour(  # built whole first: a bad request changes nothing
+                latency_ms=int(doc.get("latency_ms", b.latency_ms)),
+                jitter_ms=int(doc.get("jitter_ms", b.jitter_ms)),
+                failure_rate=float(doc.get("failure_rate", b.failure_rate)),
+                mode=str(doc.get("mode", b.mode)),
+            )
+            if new.mode not in MODES:
+                raise ValueError(new.mode)
         except (ValueError, TypeError, AttributeError):
             return PlainTextResponse(f"bad control; modes: {', '.join(MODES)}", status_code=400)
+        state.behaviour = new
+        if doc.get("reset_stats"):
+            state.calls = 0
         return JSONResponse({"ok": True, **_behaviour(state)})
 
     async def stats(request: Request) -> Response:
