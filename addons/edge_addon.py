@@ -16,8 +16,10 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 from mitmproxy import ctx, exceptions, http
 
 from addons import dcs_health, hitlog
@@ -33,7 +35,12 @@ META = "edge"  # flow.metadata key holding the enrichment trace (plain data)
 
 
 class EdgeAddon:
-    def __init__(self) -> None:
+    def __init__(
+        self, client_factory: Callable[[edge_config.Config], httpx.AsyncClient] | None = None
+    ) -> None:
+        # A seam for test tooling: the provider client of each new Enricher (the chaos addon
+        # wraps its transport). None: the Enricher makes and owns its own.
+        self.client_factory = client_factory
         self.config: edge_config.Config | None = None
         self.enricher: Enricher | None = None
         self.health: dcs_health.DcsHealth | None = None
@@ -66,7 +73,8 @@ class EdgeAddon:
 
         old = self.enricher
         self.config = cfg
-        self.enricher = Enricher(cfg)
+        client = self.client_factory(cfg) if self.client_factory is not None else None
+        self.enricher = Enricher(cfg, client=client)
         dcs = urlsplit(cfg.edge.dcs)
         port = dcs.port or (443 if dcs.scheme == "https" else 80)
         self._dcs = (dcs.scheme, dcs.hostname or "127.0.0.1", port)
@@ -108,7 +116,10 @@ class EdgeAddon:
         host_header = req.host_header
         req.scheme, req.host, req.port = self._dcs
         req.host_header = host_header
-        if route == "iframe" or (route == "event" and req.method == "GET"):
+        if route == "iframe":
+            # The iframe loads before the tag's /event hit: start the lookups now so the hit
+            # finds them cached or in flight. (An event hit itself gains nothing from starting
+            # here: its request hook runs right after, once the body is in.)
             self._start_early(flow)
 
     async def request(self, flow: http.HTTPFlow) -> None:

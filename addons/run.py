@@ -41,8 +41,9 @@ class _Ready:
 
 def build_options(cfg: edge_config.Config, path: str, args: argparse.Namespace) -> dict[str, Any]:
     host, _, port = cfg.edge.listen.rpartition(":")
+    extra = [f"reverse:{cfg.edge.origin}@{addr}" for addr in args.listen or []]
     opts: dict[str, Any] = {
-        "mode": [f"reverse:{cfg.edge.origin}@{host}:{port}"],
+        "mode": [f"reverse:{cfg.edge.origin}@{host}:{port}", *extra],
         "connection_strategy": "lazy",
         "keep_host_header": True,
         "http2": False,
@@ -93,6 +94,9 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="edge proxy", description="Run the edge (mitmproxy).")
     ap.add_argument("--config", required=True, help="deployment config (TOML)")
     ap.add_argument("--certs", action="append", help="[domain=]path.pem (key + chain), repeatable")
+    ap.add_argument("--listen", action="append", metavar="[HOST:]PORT",
+                    help="one more public listener with the same routes (e.g. the DCS paths on "
+                    "their own hostname), repeatable")
     ap.add_argument("--confdir", help="mitmproxy confdir (its CA for hosts without --certs)")
     ap.add_argument("--no-admin", action="store_true", help="do not serve metrics")
     ap.add_argument("-v", "--verbose", action="store_true")

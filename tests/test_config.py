@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from edge import config
-from edge.config import Config, ConfigError
+from edge.config import ConfigError
 
 SECRET = "0123456789abcdef"  # exactly 16 bytes, the minimum
 DEMO = Path(config.__file__).parent / "demo.toml"
@@ -310,9 +310,8 @@ def test_demo_file_loads() -> None:
     cfg = config.load(DEMO, env={})
     assert cfg.source == str(DEMO)
     assert [p.name for p in cfg.providers] == ["acme", "birch", "cedar"]
-    assert cfg.provider("birch") == dataclasses.replace(
-        cfg.providers[1], signals=("c_page", "c_section")
-    )
+    birch = cfg.provider("birch")
+    assert birch is not None and birch.signals == ("c_page", "c_section")
     assert cfg.providers[0].sync_url is not None and "%DID%" in cfg.providers[0].sync_url
     assert {t.sid for t in cfg.traits} >= {1, 2, 3, 101, 201, 301}
     assert cfg.destinations[0].kind == "url" and cfg.destinations[0].mappings[5001] == "sports"
@@ -346,7 +345,3 @@ def test_parse_reads_toml_text(tmp_path: Path) -> None:
 def test_parse_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(config.SECRET_ENV, "from-the-environment")
     assert config.parse("", source="x").secret == b"from-the-environment"
-
-
-def test_config_type_is_exported() -> None:
-    assert isinstance(config.from_dict(base(), env={}), Config)

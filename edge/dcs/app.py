@@ -66,7 +66,7 @@ def create_app(
                 state.store.close()
 
     async def tag_file(request: Request) -> Response:
-        name = request.url.path.rsplit("/", 1)[-1]
+        name = str(request.scope["path"]).rsplit("/", 1)[-1]
         path = folder / name
         if name not in _TAG_TYPES or not path.is_file():
             return Response("not found", status_code=404)

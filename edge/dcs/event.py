@@ -10,6 +10,9 @@ Stops, answering 200 with the code and storing nothing: the ``NOTARGET`` cookie 
 stored global opt-out (171, no uuid); ``gdpr=1`` without consent (313/315, no uuid, no
 cookie). A partner opt-out drops that partner's declared ids and enrichment (171 with the
 partner). ``d_coppa``: no cookie and no ID syncs. Store failures answer 503 (``X-Error: 0``).
+
+A POST body is read as ``application/x-www-form-urlencoded`` whatever its declared type
+(``sendBeacon`` posts ``text/plain``); see ``edge.dcs.params`` for the parameters and limits.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from edge.dcs import errors as E
 from edge.dcs import responses as R
 from edge.dcs.destinations import MacroContext, cookie_stuff, id_syncs, url_dests
 from edge.dcs.errors import DcsError, ParamError, TooLarge
-from edge.dcs.params import POST_LIMIT, DcsRequest, DeclaredId, check_size, parse_request
+from edge.dcs.params import POST_LIMIT, DcsRequest, check_size, parse_request
 from edge.dcs.qualify import Hit, Onboarded, Outcome, qualify
 from edge.dcs.state import DcsState
 from edge.profiles import Profile, StoreError
@@ -186,8 +189,7 @@ async def _answer(state: DcsState, request: Request) -> Response:
         return _disregarded(state, request, tid, exc.error)
     hit = HitContext(
         req=req, now=state.clock(), cookie=request.cookies.get(state.config.dcs.cookie_name),
-        envelope=request.headers.get(HEADER), https=R.is_https(request.headers,
-                                                                request.url.scheme),
+        envelope=request.headers.get(HEADER), https=R.is_https(request.headers, request.scope),
         host=R.request_host(request.headers),
     )
     try:
@@ -266,7 +268,7 @@ def _log(
 ) -> None:
     """One structured line per hit; ``p_`` keys and all signal values are left out."""
     line: dict[str, Any] = {
-        "path": request.url.path, "method": request.method, "tid": tid, "status": status,
+        "path": request.scope["path"], "method": request.method, "tid": tid, "status": status,
         "errors": [e.code for e in errs],
     }
     if result is not None:
@@ -277,4 +279,4 @@ def _log(
     log.info(json.dumps(line, separators=(",", ":")))
 
 
-__all__ = ["DeclaredId", "EventResult", "HitContext", "event", "render", "run_event"]
+__all__ = ["EventResult", "HitContext", "event", "render", "run_event"]

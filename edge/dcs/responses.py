@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse, Response
+from starlette.types import Scope
 
 from edge.dcs.errors import DcsError, header_value
 
@@ -49,10 +50,10 @@ def payload(
     return Response(text, media_type="application/json", headers=headers)
 
 
-def is_https(headers: Headers, scheme: str) -> bool:
+def is_https(headers: Headers, scope: Scope) -> bool:
     """Whether the visitor's request came over https (the edge sets X-Forwarded-Proto)."""
     forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return forwarded == "https" if forwarded else scheme == "https"
+    return forwarded == "https" if forwarded else scope.get("scheme") == "https"
 
 
 def request_host(headers: Headers) -> str:

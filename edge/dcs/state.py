@@ -68,7 +68,11 @@ class DcsState:
         return next((s.dpid for s in self.config.data_sources if s.ic == code), None)
 
     def trait_filter(self, req: DcsRequest) -> frozenset[int] | None:
-        """The data sources d_tdpid / d_tdpid_ic restrict evaluation to (None: all)."""
+        """The data sources d_tdpid / d_tdpid_ic restrict evaluation to (None: all).
+
+        An integration code no data source has matches nothing: only traits of the named
+        data sources are evaluated, and an unknown one names none.
+        """
         if not req.filtered:
             return None
         from_ic = (self.dpid_for_ic(code) for code in req.tdpid_ics)

@@ -18,6 +18,7 @@ cookie alone: they name another visitor.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +41,7 @@ DD_UUID = "${DD_UUID}"
 
 def _raw_ibs_params(request: Request) -> bytes:
     """The parameters after ``/ibs:`` (or ``/ibs/``), joined with the query string."""
-    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    raw_path: bytes = request.scope.get("raw_path") or str(request.scope["path"]).encode()
     head, _, after = raw_path.partition(b"/ibs")
     rest = after.split(b"?", 1)[0].lstrip(b":/")
     query: bytes = request.scope.get("query_string", b"")
@@ -73,13 +74,18 @@ async def ibs(request: Request) -> Response:
         return Response("profile store unavailable", status_code=503, headers={"X-Error": "0"})
     if not stored:
         return R.pixel([*errors, E.error(E.OPTED_OUT)])
-    https = R.is_https(request.headers, request.url.scheme)
+    https = R.is_https(request.headers, request.scope)
     redir = _raw_value(raw, "redir")
     target = R.safe_redirect(redir.replace(DD_UUID, uuid), cfg.partner_hosts) if redir else None
     response = R.redirect(target, errors) if target else R.pixel(errors)
     R.set_visitor_cookie(response, cfg.cookie_name, uuid, days=cfg.cookie_days, https=https)
-    log.info('{"path":"/ibs","dpid":%s,"stored":true}', cid.namespace if cid else "null")
+    log.info(json.dumps({"path": "/ibs", "uuid": uuid, "dpid": dpid_text(cid),
+                         "redirect": target is not None}, separators=(",", ":")))
     return response
+
+
+def dpid_text(cid: DeclaredId | None) -> str | None:
+    return cid.namespace if cid is not None else None
 
 
 def _raw_value(raw: bytes, key: str) -> str:
@@ -123,7 +129,7 @@ async def demoptout(request: Request) -> Response:
     response = R.pixel(req.errors)
     if not named:
         R.set_visitor_cookie(response, cfg.cookie_name, R.NOTARGET, days=R.OPT_OUT_DAYS,
-                             https=R.is_https(request.headers, request.url.scheme))
+                             https=R.is_https(request.headers, request.scope))
     return response
 
 

@@ -5,9 +5,9 @@ COPPA hits and unmet TCF consent -> ``skipped_consent``; ``needs_dpuuid`` withou
 id -> ``skipped_dpuuid``; a fresh cache entry -> its answer (cache ``hit``); a call already in
 flight for the same key -> wait on it (cache ``inflight``); a recently failed call -> ``error``
 (cache ``hit``); an open breaker -> ``breaker_open`` (0 ms, no call); else a new call
-(cache ``miss``). When a call fails, times out, is refused by the breaker or is remembered as
-failing, the last good answer within ``stale_if_error_s`` is served instead (``ok``/``empty``,
-cache ``stale``).
+(cache ``miss``). When a call fails, misses the deadline, is refused by the breaker or is
+remembered as failing, the last good answer within ``stale_if_error_s`` of its expiry is served
+instead (``ok``/``empty``, cache ``stale``).
 
 Deadline: each wait is bounded by ``min(provider timeout_ms, time left)``. With ``required``
 providers among the eligible ones, ``enrich`` returns once all required ones are done (or at
@@ -343,7 +343,7 @@ class Enricher:
         try:
             res = await self._flight.wait(join.task, wait_s)
         except TimeoutError:
-            return self._result(p, "timeout", (self._clock() - t0) * 1000, cache=cache)
+            return self._fallback(p, join.stale, "timeout", (self._clock() - t0) * 1000, cache)
         ms = (self._clock() - t0) * 1000
         if res.answer is not None:
             return self._answered(p, res.answer, ms, cache)
@@ -371,7 +371,7 @@ class Enricher:
         if not task.done():
             task.cancel()  # ends this wait only; the shared call goes on and fills the cache
             cache = "inflight" if join.joined else "miss"
-            return self._result(p, "timeout", (self._clock() - start) * 1000, cache=cache)
+            return self._fallback(p, join.stale, "timeout", (self._clock() - start) * 1000, cache)
         if task.cancelled() or task.exception() is not None:
             log.error("provider %s: waiter failed: %r", p.config.name, task)
             return self._result(p, "error", (self._clock() - start) * 1000, cache="none")

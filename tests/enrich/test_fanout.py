@@ -413,3 +413,25 @@ def test_owned_client_is_created_lazily_and_closed() -> None:
         return http.is_closed
 
     assert asyncio.run(main())
+
+
+def test_stale_answer_when_the_refresh_misses_the_deadline() -> None:
+    world = World()
+    delay = {"s": 0.0}
+
+    async def handler(_r: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(delay["s"])
+        return answer("kept", ttl_s=10)
+
+    world.on("a.test", handler)
+    cfg = config(provider("a", 1, timeout_ms=2000), deadline_ms=30)
+    clock = FakeClock()
+
+    async def body(e: Enricher) -> list[tuple[str, str]]:
+        first = (await e.enrich(HIT)).results[0]
+        clock.advance(11)
+        delay["s"] = 0.5
+        second = (await e.enrich(HIT)).results[0]
+        return [(first.status, first.cache), (second.status, second.cache)]
+
+    assert run(cfg, world, body, clock) == [("ok", "miss"), ("ok", "stale")]

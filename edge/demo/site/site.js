@@ -34,6 +34,16 @@
     setStatus('ready', 'ready');
   }
 
+  // `?dcs=<origin>` shows the cross-origin deployment: the tag talks to a DCS on another
+  // origin (which must allow this one, see docs/tag.md) instead of the page's own.
+  function pickTag() {
+    const dcs = new URLSearchParams(location.search).get('dcs');
+    if (!dcs || !window.edgeTag) return window.edge;
+    let origin;
+    try { origin = new URL(dcs).origin; } catch (e) { return window.edge; }
+    return /^https?:/.test(origin) ? window.edgeTag.create({ dcs: origin }) : window.edge;
+  }
+
   // Replies of the hidden destination iframe: which ID syncs and destinations fired.
   window.addEventListener('edge:dest', (e) => {
     const [kind, id, state] = e.detail;
@@ -42,14 +52,15 @@
     }
   });
 
-  if (!window.edge) {
+  const tag = pickTag();
+  if (!tag) {
     setStatus('error: the tag did not load', 'error');
     return;
   }
   const body = document.body.dataset;
   const lang = (navigator.language || '').slice(0, 2).toLowerCase();
-  window.edge.signals({ page: body.page, section: body.section, lang });
-  Promise.all([window.edge.submit(), getJson('/segments.json', {}), getJson('/banners.json', [])])
+  tag.signals({ page: body.page, section: body.section, lang });
+  Promise.all([tag.submit(), getJson('/segments.json', {}), getJson('/banners.json', [])])
     .then(([result, names, banners]) => show(result, names, banners))
     .catch((err) => setStatus('error: ' + err.message, 'error'));
 })();

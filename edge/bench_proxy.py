@@ -1,0 +1,199 @@
+"""`edge bench proxy`: the edge against plain mitmdump, side by side in one run.
+
+Every process is real and local: a trivial upstream (uvicorn), three reference providers, a plain
+``mitmdump --mode reverse`` and the edge (``python -m addons.run``), both in front of the same
+upstream, so the difference is what the edge adds. The proxies are pinned to the last CPU and
+everything else to the others when the machine has more than one.
+
+Scenarios (throughput at ``--connections`` keep-alive connections; latency on one connection):
+- ``plain``: mitmdump, no addon.
+- ``hit``: the edge, one known visitor, every provider answer cached.
+- ``miss``: the edge, a new visitor per hit, three providers answering in 20 ms each.
+- ``hang``: the edge, a new visitor per hit, one provider that never answers, deadline 100 ms.
+
+Goals (issue 7): hit/plain throughput >= 1.5; miss adds p99 <= 30 ms over hit and keeps
+throughput >= 0.5x plain; hang p99 <= 110 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edge.contracts.ids import new_uuid
+from edge.demo.stack import StackError, free_port
+from edge.loadgen import LoadResult, run
+
+KNOWN = "12345678901234567890123456789012345678"
+
+
+async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The trivial upstream: a fixed small JSON answer for every path."""
+    if scope["type"] != "http":
+        return
+    body = b'{"stuff":[],"uuid":"' + KNOWN.encode() + b'","dcs_region":7,"tid":"AAAAAAAAAAA="}'
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _config(ports: dict[str, int], deadline_ms: int) -> str:
+    providers = "".join(
+        f'\n[[providers]]\nname = "{n}"\ndpid = {d}\n'
+        f'url = "http://127.0.0.1:{ports[n]}/segments"\ntimeout_ms = 80\n'
+        for n, d in (("acme", 1001), ("birch", 1002), ("cedar", 1003))
+    )
+    return (
+        f'secret = "{secrets.token_hex(16)}"\n[edge]\nlisten = "127.0.0.1:{ports["edge"]}"\n'
+        f'origin = "http://127.0.0.1:{ports["up"]}"\ndcs = "http://127.0.0.1:{ports["up"]}"\n'
+        f'admin = "127.0.0.1:{ports["admin"]}"\ndeadline_ms = {deadline_ms}\n{providers}'
+    )
+
+
+class Procs:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.procs: list[subprocess.Popen[bytes]] = []
+        cpus = sorted(os.sched_getaffinity(0))
+        self.proxy_cpus = {cpus[-1]} if len(cpus) > 1 else set(cpus)
+        self.other_cpus = set(cpus[:-1]) if len(cpus) > 1 else set(cpus)
+
+    def start(self, name: str, argv: list[str], port: int, *, proxy: bool = False) -> None:
+        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        os.sched_setaffinity(p.pid, self.proxy_cpus if proxy else self.other_cpus)
+        self.procs.append(p)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise StackError(f"{name} exited: {(self.workdir / f'{name}.log').read_text()}")
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise StackError(f"{name} did not start")
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _event(uuid: str) -> str:
+    return f"/event?d_rtbd=json&d_uuid={uuid}&c_page=home"
+
+
+async def _measure(port: int, path: Any, conns: int, seconds: float) -> LoadResult:
+    await run("127.0.0.1", port, path, connections=conns, duration_s=min(1.0, seconds / 3))
+    return await run("127.0.0.1", port, path, connections=conns, duration_s=seconds)
+
+
+def bench(seconds: float, conns: int, workdir: Path) -> dict[str, Any]:
+    names = ("up", "edge", "plain", "admin", "acme", "birch", "cedar")
+    ports = {n: free_port() for n in names}
+    cfg = workdir / "bench.toml"
+    cfg.write_text(_config(ports, 100), encoding="utf-8")
+    py, bindir = sys.executable, Path(sys.executable).parent
+    procs = Procs(workdir)
+    os.sched_setaffinity(0, procs.other_cpus)
+    out: dict[str, Any] = {"seconds": seconds, "connections": conns,
+                           "cpus": os.cpu_count(), "results": {}}
+    try:
+        procs.start("up", [py, "-m", "uvicorn", "edge.bench_proxy:upstream_app", "--port",
+                           str(ports["up"]), "--log-level", "warning", "--no-access-log"],
+                    ports["up"])
+        for name, dpid in (("acme", 1001), ("birch", 1002), ("cedar", 1003)):
+            procs.start(name, [py, "-m", "edge.cli", "provider", "--name", name, "--dpid",
+                               str(dpid), "--port", str(ports[name]), "--latency-ms", "20"],
+                        ports[name])
+        procs.start("plain", [str(bindir / "mitmdump"), "-q", "--mode",
+                              f"reverse:http://127.0.0.1:{ports['up']}@127.0.0.1:{ports['plain']}",
+                              "--set", "connection_strategy=lazy"], ports["plain"], proxy=True)
+        edge_cmd = [py, "-m", "addons.run", "--config", str(cfg)]
+        if os.environ.get("EDGE_BENCH_PROFILE"):
+            edge_cmd[1:1] = ["-m", "cProfile", "-o", os.environ["EDGE_BENCH_PROFILE"]]
+        procs.start("edge", edge_cmd, ports["edge"], proxy=True)
+        res = out["results"]
+
+        def fresh(_: int) -> str:
+            return _event(new_uuid())
+
+        def known(_: int) -> str:
+            return _event(KNOWN)
+
+        for label, port, path in (("plain", ports["plain"], known), ("hit", ports["edge"], known),
+                                  ("miss", ports["edge"], fresh)):
+            res[label] = {
+                "throughput": asyncio.run(_measure(port, path, conns, seconds)).summary(),
+                "latency": asyncio.run(_measure(port, path, 1, seconds)).summary(),
+            }
+        httpx.post(f"http://127.0.0.1:{ports['acme']}/_control", json={"mode": "hang"})
+        res["hang"] = {"latency": asyncio.run(_measure(ports["edge"], fresh, 1, seconds)).summary()}
+    finally:
+        procs.stop()
+    out["ratios"] = _ratios(out["results"])
+    return out
+
+
+def _ratios(r: dict[str, Any]) -> dict[str, Any]:
+    plain_rps = r["plain"]["throughput"]["rps"] or float("nan")
+    hit_rps = r["hit"]["throughput"]["rps"]
+    added_p50 = r["miss"]["latency"]["p50_ms"] - r["hit"]["latency"]["p50_ms"]
+    added_p99 = r["miss"]["latency"]["p99_ms"] - r["hit"]["latency"]["p99_ms"]
+    return {
+        "hit_vs_plain_throughput": round(hit_rps / plain_rps, 2),
+        "miss_vs_plain_throughput": round(r["miss"]["throughput"]["rps"] / plain_rps, 2),
+        "miss_added_p50_ms": round(added_p50, 2),
+        "miss_added_p99_ms": round(added_p99, 2),
+        "hang_p99_ms": r["hang"]["latency"]["p99_ms"],
+        "goals": {
+            "hit_vs_plain_throughput >= 1.5": hit_rps / plain_rps >= 1.5,
+            "miss_added_p99_ms <= 30": added_p99 <= 30,
+            "miss_vs_plain_throughput >= 0.5": r["miss"]["throughput"]["rps"] / plain_rps >= 0.5,
+            "hang_p99_ms <= 110": r["hang"]["latency"]["p99_ms"] <= 110,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="edge bench proxy", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0, help="per measurement")
+    ap.add_argument("--connections", type=int, default=10)
+    ap.add_argument("--out", help="write the results as JSON here")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
+        try:
+            out = bench(args.seconds, args.connections, Path(tmp))
+        except StackError as e:
+            print(f"edge bench proxy: {e}", file=sys.stderr)
+            return 1
+    for label, r in out["results"].items():
+        for kind, s in r.items():
+            print(f"{label:<6} {kind:<10} {s['rps']:>8.1f} req/s  p50 {s['p50_ms']:>7.2f} ms  "
+                  f"p99 {s['p99_ms']:>7.2f} ms  errors {s['errors']}")
+            if s["outcomes"]:
+                print("       outcomes " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items()))
+    print(json.dumps(out["ratios"], indent=2))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return 0

@@ -1,0 +1,453 @@
+"""The edge addon under mitmproxy's test context: config, routing, enrichment, fail-open.
+
+``taddons.context`` builds a Master, and mitmproxy's ``ctx`` is process-global: this module
+starts no real proxy. Each test runs in its own ``asyncio.run``; providers and the DCS's
+internal endpoint are an ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mitmproxy import exceptions, http
+from mitmproxy.flow import Error
+from mitmproxy.test import taddons, tflow, tutils
+
+from addons import hitlog
+from addons.edge_addon import META, EdgeAddon
+from edge.contracts import envelope, ids, internal
+from edge.enrich.fanout import Enricher
+
+SECRET = "0123456789abcdef-addon-tests"
+UUID = "12345678901234567890123456789012345678"
+SITE = "site.test"
+
+CONFIG = f"""
+secret = "{SECRET}"
+[edge]
+origin = "http://127.0.0.1:8090"
+dcs = "http://dcs.test:8081"
+deadline_ms = 5000
+[[providers]]
+name = "acme"
+dpid = 1001
+url = "http://acme.test/v1"
+timeout_ms = 5000
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "edge.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+@dataclass
+class Backends:
+    """The mock provider and DCS internal endpoint; every request recorded."""
+
+    provider: Callable[[httpx.Request], httpx.Response] = field(
+        default=lambda _r: httpx.Response(200, json={"segments": [{"id": "sports"}]})
+    )
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.host == "dcs.test" and request.url.path == internal.VISITOR_PATH:
+            return httpx.Response(200, json={"uuid": None, "partner_ids": {}, "opted_out": False})
+        if request.url.host == "acme.test":
+            return self.provider(request)
+        return httpx.Response(404)
+
+    def provider_calls(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests if r.url.host == "acme.test"]
+
+
+def run(scenario: Callable[[EdgeAddon, Backends], Awaitable[None]], config_file: Path,
+        backends: Backends | None = None) -> Backends:
+    """Run `scenario` with a configured addon whose enricher talks to `backends`."""
+    backends = backends or Backends()
+
+    async def main() -> None:
+        addon = EdgeAddon()
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, edge_config=str(config_file))
+            assert addon.config is not None
+            client = httpx.AsyncClient(transport=httpx.MockTransport(backends))
+            addon.enricher = Enricher(addon.config, client=client)
+            try:
+                await scenario(addon, backends)
+                await _settle()
+            finally:
+                await addon.enricher.aclose()
+                await client.aclose()
+
+    asyncio.run(main())
+    return backends
+
+
+async def _settle() -> None:
+    """Let background tasks (early lookups, prefetches) finish."""
+    for _ in range(3):
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if not others:
+            return
+        await asyncio.wait(others, timeout=5)
+
+
+def flow(path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
+         body: bytes = b"", tls: bool = False) -> http.HTTPFlow:
+    hdrs = http.Headers(host=SITE, **(headers or {}))
+    if body:
+        hdrs["content-type"] = "application/x-www-form-urlencoded"
+    req = tutils.treq(host="127.0.0.1", port=8090, method=method.encode(), path=path.encode(),
+                      headers=hdrs, content=body)
+    f = tflow.tflow(req=req)
+    if not tls:
+        f.client_conn.timestamp_tls_setup = None
+    return f
+
+
+# -- configure -------------------------------------------------------------------------------
+
+
+def test_configure_loads_the_file(config_file: Path) -> None:
+    async def main() -> None:
+        addon = EdgeAddon()
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, edge_config=str(config_file))
+            assert addon.config is not None and addon.config.provider("acme") is not None
+            assert addon._dcs == ("http", "dcs.test", 8081)
+            assert addon.enricher is not None and addon.health is not None
+            tctx.configure(addon, edge_config=None)
+            assert addon.config is None
+            await addon.enricher.aclose()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(CONFIG + "\n[bogus]\n", "bogus: unknown key", id="unknown-key"),
+        pytest.param(CONFIG.replace("deadline_ms = 5000", "deadline_ms = -1"),
+                     "edge.deadline_ms: expected a positive integer", id="negative"),
+        pytest.param(CONFIG.replace("http://dcs.test:8081", "http://dcs.test:port"),
+                     "edge.dcs: expected an http(s) URL", id="bad-dcs-url"),
+        pytest.param("secret = ", "not valid TOML", id="not-toml"),
+        pytest.param(None, "cannot read", id="missing-file"),
+    ],
+)
+def test_configure_rejects_a_bad_file(tmp_path: Path, text: str | None, message: str) -> None:
+    path = tmp_path / "edge.toml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+
+    async def main() -> None:
+        addon = EdgeAddon()
+        with taddons.context(addon) as tctx:
+            with pytest.raises(exceptions.OptionsError, match=f"^edge_config: .*{message}"):
+                tctx.configure(addon, edge_config=str(path))
+            assert addon.config is None
+
+    asyncio.run(main())
+
+
+# -- requestheaders: routing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "route", "to_dcs"),
+    [
+        pytest.param("/shoes.html?x=1", "GET", "origin", False, id="origin"),
+        pytest.param("/", "GET", "origin", False, id="origin-root"),
+        pytest.param("/event?c_page=home", "POST", "event", True, id="event"),
+        pytest.param(f"/event?d_uuid={UUID}", "GET", "event", True, id="event-get-early"),
+        pytest.param(f"/dest5.html?d_uuid={UUID}", "GET", "iframe", True, id="iframe"),
+        pytest.param("/tag.js", "GET", "tag", True, id="tag"),
+        pytest.param("/ibs:dpid=1001&dpuuid=x", "GET", "dcs", True, id="ibs"),
+        pytest.param("/demoptout.jpg", "GET", "dcs", True, id="optout"),
+    ],
+)
+def test_routing(config_file: Path, path: str, method: str, route: str, to_dcs: bool) -> None:
+    spoofed = {name: "forged" for name in envelope.EDGE_HEADERS}
+
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(path, method=method, headers=spoofed)
+        addon.requestheaders(f)
+        req = f.request
+        assert f.metadata["edge_route"] == route and f.response is None
+        assert req.path == path
+        assert req.headers["Host"] == SITE
+        if to_dcs:
+            assert (req.scheme, req.host, req.port) == ("http", "dcs.test", 8081)
+            assert not any(name in req.headers for name in envelope.EDGE_HEADERS)
+        else:
+            assert (req.scheme, req.host, req.port) == ("http", "127.0.0.1", 8090)
+
+    run(scenario, config_file)
+
+
+@pytest.mark.parametrize(
+    "path", ["/internal/visitor?uuid=" + UUID, "/internal/", "/internal"]
+)
+def test_internal_surface_is_refused(config_file: Path, path: str) -> None:
+    async def scenario(addon: EdgeAddon, backends: Backends) -> None:
+        f = flow(path, headers={internal.TOKEN_HEADER: "guess"})
+        addon.requestheaders(f)
+        assert f.response is not None and f.response.status_code == 404
+        assert f.request.host == "127.0.0.1"  # not re-pointed at the DCS
+        await addon.request(f)
+        assert backends.requests == []
+
+    run(scenario, config_file)
+
+
+def test_host_header_kept_when_it_names_the_origin(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow("/ibs:dpid=1")
+        f.request.headers["Host"] = "127.0.0.1:8090"
+        addon.requestheaders(f)
+        assert f.request.host == "dcs.test" and f.request.headers["Host"] == "127.0.0.1:8090"
+
+    run(scenario, config_file)
+
+
+@pytest.mark.parametrize(
+    ("prior", "tls", "xff", "proto"),
+    [
+        pytest.param(None, False, "127.0.0.1", "http", id="plain"),
+        pytest.param("10.0.0.1", False, "10.0.0.1, 127.0.0.1", "http", id="appends"),
+        pytest.param(None, True, "127.0.0.1", "https", id="tls"),
+    ],
+)
+def test_forwarded_headers(config_file: Path, prior: str | None, tls: bool, xff: str,
+                           proto: str) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        for path in ("/event", "/index.html"):
+            headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.test"}
+            if prior is not None:
+                headers["X-Forwarded-For"] = prior
+            f = flow(path, method="POST", headers=headers, tls=tls)
+            addon.requestheaders(f)
+            h = f.request.headers
+            assert (h["X-Forwarded-For"], h["X-Forwarded-Proto"]) == (xff, proto)
+            assert h["X-Forwarded-Host"] == SITE
+
+    run(scenario, config_file)
+
+
+def test_without_config_nothing_happens() -> None:
+    async def main() -> None:
+        addon = EdgeAddon()
+        with taddons.context(addon):
+            f = flow("/internal/visitor")
+            addon.requestheaders(f)
+            await addon.request(f)
+            assert f.response is None and "edge_route" not in f.metadata
+            assert f.request.host == "127.0.0.1"
+
+    asyncio.run(main())
+
+
+# -- request: enrichment ---------------------------------------------------------------------
+
+
+def verify(f: http.HTTPFlow, uuid: str | None) -> envelope.Envelope:
+    value = f.request.headers[envelope.HEADER]
+    return envelope.Verifier(SECRET.encode()).verify(value, uuid=uuid)
+
+
+def test_event_hit_carries_a_valid_envelope(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(f"/event?d_uuid={UUID}&c_page=shoes&p_email=a%40b.test", method="POST",
+                 headers={envelope.HEADER: "v1.1.forged.sig"}, body=b"c_section=men")
+        addon.requestheaders(f)
+        await addon.request(f)
+        env = verify(f, UUID)
+        assert env.deadline_ms == 5000
+        (acme,) = env.providers
+        assert (acme.name, acme.dpid, acme.status) == ("acme", 1001, "ok")
+        assert [s.id for s in acme.segments] == ["sports"]
+        trace = f.metadata[META]
+        assert (trace["uuid"], trace["uuid_source"]) == (UUID, "d_uuid")
+        assert trace["signals"] == {"c_page": ["shoes"], "c_section": ["men"]}
+        assert trace["providers"] == [acme.to_json()]
+        assert f.marked == ":star:" and UUID in f.comment
+
+    backends = run(scenario, config_file)
+    (call,) = backends.provider_calls()
+    assert call["user"]["uuid"] == UUID
+    assert call["signals"] == {"c_page": ["shoes"], "c_section": ["men"]}
+
+
+def test_get_event_with_early_lookup(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(f"/event?d_uuid={UUID}&c_page=home")
+        addon.requestheaders(f)
+        await addon.request(f)
+        (acme,) = verify(f, UUID).providers
+        assert acme.status == "ok" and acme.cache in ("miss", "inflight")
+
+    backends = run(scenario, config_file)
+    assert len(backends.provider_calls()) == 1  # the early call and the hit shared it
+
+
+def test_new_visitor_gets_a_fresh_uuid(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow("/event?c_page=home", method="POST")
+        addon.requestheaders(f)
+        await addon.request(f)
+        env = verify(f, None)
+        assert ids.is_uuid(env.uuid)
+        assert f.metadata[META]["uuid_source"] == "new"
+
+    backends = run(scenario, config_file)
+    assert backends.provider_calls()[0]["user"]["uuid"] != UUID
+
+
+def test_failing_provider_degrades_the_hit(config_file: Path) -> None:
+    backends = Backends(provider=lambda _r: httpx.Response(500))
+
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(f"/event?d_uuid={UUID}", method="POST")
+        addon.requestheaders(f)
+        await addon.request(f)
+        (acme,) = verify(f, UUID).providers
+        assert (acme.status, acme.segments) == ("error", ())
+        assert f.marked == ":warning:" and "degraded acme:error" in f.comment
+
+    run(scenario, config_file, backends)
+
+
+@pytest.mark.parametrize("path", ["/ibs:dpid=1001&dpuuid=x", "/tag.js", "/index.html"])
+def test_only_event_hits_are_enriched(config_file: Path, path: str) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(path)
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert envelope.HEADER not in f.request.headers and META not in f.metadata
+        assert f.response is None
+
+    backends = run(scenario, config_file)
+    assert backends.requests == []
+
+
+# -- fail-open -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "content_type"),
+    [
+        pytest.param("/event?d_rtbd=json&c_page=x", "GET", 200, "application/json",
+                     id="event-json"),
+        pytest.param("/event", "POST", 200, "application/json", id="event-post"),
+        pytest.param("/event?c_page=x", "GET", 200, "image/gif", id="event-pixel"),
+        pytest.param("/ibs:dpid=1001&dpuuid=x", "GET", 200, "image/gif", id="ibs"),
+        pytest.param("/tag.js", "GET", 503, "application/javascript", id="tag"),
+        pytest.param("/dest5.html", "GET", 503, "text/html", id="iframe"),
+    ],
+)
+def test_fail_open_when_the_dcs_is_down(config_file: Path, path: str, method: str, status: int,
+                                        content_type: str) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        assert addon.health is not None
+        addon.health.mark_down("test")
+        f = flow(path, method=method)
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert f.response is not None
+        assert (f.response.status_code, f.response.headers["content-type"]) == (
+            status, content_type)
+        assert f.metadata[META] == {"degraded": "dcs_down"} and f.marked == ":no_entry:"
+        if content_type == "application/json":
+            doc = json.loads(f.response.content or b"")
+            assert doc["errors"][0]["msg"] == "DCS unavailable" and ids.is_tid(doc["tid"])
+        if content_type == "image/gif":
+            assert f.response.content == hitlog.PIXEL
+        addon.response(f)  # no trace of providers: nothing added
+        assert "Server-Timing" not in f.response.headers
+
+    backends = run(scenario, config_file)
+    assert backends.provider_calls() == []
+
+
+def test_origin_is_served_while_the_dcs_is_down(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        assert addon.health is not None
+        addon.health.mark_down("test")
+        f = flow("/index.html")
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert f.response is None
+
+    run(scenario, config_file)
+
+
+@pytest.mark.parametrize(
+    ("path", "message", "up"),
+    [
+        pytest.param("/event", "Connection refused: connect failed", False, id="dcs-connect"),
+        pytest.param("/event", "peer closed connection", True, id="dcs-other-error"),
+        pytest.param("/index.html", "connect failed", True, id="origin-connect"),
+    ],
+)
+def test_connection_errors_mark_the_dcs_down(config_file: Path, path: str, message: str,
+                                             up: bool) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(path, method="POST")
+        addon.requestheaders(f)
+        f.error = Error(message)
+        addon.error(f)
+        assert addon.health is not None and addon.health.up is up
+
+    run(scenario, config_file)
+
+
+# -- response --------------------------------------------------------------------------------
+
+
+def test_response_adds_server_timing_and_logs(config_file: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    answer = {"uuid": UUID, "tid": "31ZpxW5bQGc=", "traits": [101], "segments": [5001],
+              "stuff": [], "dests": []}
+
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(f"/event?d_uuid={UUID}", method="POST")
+        addon.requestheaders(f)
+        await addon.request(f)
+        f.response = http.Response.make(200, json.dumps(answer),
+                                         {"content-type": "application/json"})
+        with caplog.at_level(logging.INFO, logger="edge.hits"):
+            addon.response(f)
+        timing = f.response.headers["Server-Timing"]
+        assert timing.startswith("edge;dur=") and 'desc="deadline 5000ms"' in timing
+        assert 'p-acme;dur=' in timing and 'desc="ok/miss"' in timing
+        assert f.metadata[META]["answer"]["segments"] == [5001]
+
+    run(scenario, config_file)
+    (record,) = [r for r in caplog.records if r.name == "edge.hits"]
+    line = json.loads(record.getMessage())
+    assert (line["event"], line["uuid"], line["segments"]) == ("hit", UUID, [5001])
+    assert line["providers"][0]["segments"] == ["sports"]
+
+
+def test_response_leaves_other_flows_alone(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow("/index.html")
+        addon.requestheaders(f)
+        await addon.request(f)
+        f.response = http.Response.make(200, b"<html>", {"content-type": "text/html"})
+        addon.response(f)
+        assert "Server-Timing" not in f.response.headers
+
+    run(scenario, config_file)
