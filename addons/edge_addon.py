@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.flow import Error
 
 from addons import dcs_health, hitlog
 from edge import config as edge_config
@@ -157,7 +158,7 @@ class EdgeAddon:
     def error(self, flow: http.HTTPFlow) -> None:
         route = flow.metadata.get("edge_route")
         if route in ("event", "iframe", "tag", "dcs") and flow.response is None and flow.error:
-            if self.health is not None and "connect" in flow.error.msg.lower():
+            if self.health is not None and _dcs_unreachable(flow.error.msg):
                 self.health.mark_down(flow.error.msg)
 
     # -- helpers -------------------------------------------------------------------------
@@ -232,6 +233,13 @@ def _spawn(coro: Any) -> asyncio.Task[Any]:
 def _log_task_error(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("background task failed: %r", task.exception())
+
+
+def _dcs_unreachable(msg: str) -> bool:
+    """A failure to reach the DCS. A client hanging up ("Client disconnected.") or a flow killed
+    by an operator ("Connection killed.") also say "connect" but say nothing about the DCS."""
+    low = msg.lower()
+    return "connect" in low and "client" not in low and msg != Error.KILLED_MESSAGE
 
 
 def _forwarded(flow: http.HTTPFlow) -> None:

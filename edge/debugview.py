@@ -82,7 +82,7 @@ def _consent(hit: HitView) -> list[tuple[str, object]]:
     rows: list[tuple[str, object]] = [
         (k, _short(v)) for k in CONSENT_KEYS if (v := _first(hit.pairs, k)) is not None
     ]
-    if "gdpr" in hit.trace and _first(hit.pairs, "gdpr") is None:
+    if hit.trace.get("gdpr") is not None and _first(hit.pairs, "gdpr") is None:
         rows.append(("gdpr (edge)", hit.trace["gdpr"]))
     if hit.trace.get("coppa"):
         rows.append(("coppa (edge)", "yes"))

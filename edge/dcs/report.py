@@ -64,3 +64,42 @@ def report(config: Config, store: ProfileStore) -> dict[str, Any]:
     ]
     return {"profiles": stats.profiles, "traits": traits, "onboarded": onboarded,
             "segments": segments}
+
+
+def _table(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['profiles']} profiles", "", "traits:"]
+    lines += [f"  {t['sid']:>7}  {t['profiles']:>8}  {t['name']}" for t in doc["traits"]]
+    for source in doc["onboarded"]:
+        lines.append(f"onboarded from {source['source'] or source['dpid']} "
+                     f"(dpid {source['dpid']}):")
+        lines += [f"  {t['sid']:>7}  {t['profiles']:>8}  {t['name']}" for t in source["traits"]]
+    lines.append("segments:")
+    lines += [f"  {s['sid']:>7}  {s['profiles']:>8}  {s['name']}" for s in doc["segments"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`edge report --config FILE [--json]`."""
+    import argparse
+    import json
+    import sys
+
+    from edge import config as edge_config
+    from edge.profiles import StoreError, open_store
+
+    ap = argparse.ArgumentParser(prog="edge report", description=__doc__.split("\n")[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    try:
+        cfg = edge_config.load(args.config)
+        store = open_store(cfg.dcs.store)
+        try:
+            doc = report(cfg, store)
+        finally:
+            store.close()
+    except (ValueError, StoreError) as e:
+        print(f"edge report: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(doc, indent=2) if args.json else _table(doc))
+    return 0

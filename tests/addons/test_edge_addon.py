@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,12 +79,11 @@ def run(scenario: Callable[[EdgeAddon, Backends], Awaitable[None]], config_file:
     backends = backends or Backends()
 
     async def main() -> None:
-        addon = EdgeAddon()
+        client = httpx.AsyncClient(transport=httpx.MockTransport(backends))
+        addon = EdgeAddon(client_factory=lambda _cfg: client)
         with taddons.context(addon) as tctx:
             tctx.configure(addon, edge_config=str(config_file))
-            assert addon.config is not None
-            client = httpx.AsyncClient(transport=httpx.MockTransport(backends))
-            addon.enricher = Enricher(addon.config, client=client)
+            assert addon.enricher is not None
             try:
                 await scenario(addon, backends)
                 await _settle()
@@ -155,7 +155,7 @@ def test_configure_rejects_a_bad_file(tmp_path: Path, text: str | None, message:
     async def main() -> None:
         addon = EdgeAddon()
         with taddons.context(addon) as tctx:
-            with pytest.raises(exceptions.OptionsError, match=f"^edge_config: .*{message}"):
+            with pytest.raises(exceptions.OptionsError, match=f"^edge_config: .*{re.escape(message)}"):
                 tctx.configure(addon, edge_config=str(path))
             assert addon.config is None
 
@@ -171,7 +171,7 @@ def test_configure_rejects_a_bad_file(tmp_path: Path, text: str | None, message:
         pytest.param("/shoes.html?x=1", "GET", "origin", False, id="origin"),
         pytest.param("/", "GET", "origin", False, id="origin-root"),
         pytest.param("/event?c_page=home", "POST", "event", True, id="event"),
-        pytest.param(f"/event?d_uuid={UUID}", "GET", "event", True, id="event-get-early"),
+        pytest.param(f"/event?d_uuid={UUID}", "GET", "event", True, id="event-get"),
         pytest.param(f"/dest5.html?d_uuid={UUID}", "GET", "iframe", True, id="iframe"),
         pytest.param("/tag.js", "GET", "tag", True, id="tag"),
         pytest.param("/ibs:dpid=1001&dpuuid=x", "GET", "dcs", True, id="ibs"),
@@ -290,16 +290,29 @@ def test_event_hit_carries_a_valid_envelope(config_file: Path) -> None:
     assert call["signals"] == {"c_page": ["shoes"], "c_section": ["men"]}
 
 
-def test_get_event_with_early_lookup(config_file: Path) -> None:
-    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+def test_iframe_starts_the_lookup_the_event_hit_reuses(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, backends: Backends) -> None:
+        frame = flow(f"/dest5.html?d_uuid={UUID}")
+        addon.requestheaders(frame)
+        await addon.request(frame)
+        assert frame.response is None and META not in frame.metadata
+        await _settle()
+        assert len(backends.provider_calls()) == 1  # started by the iframe alone
         f = flow(f"/event?d_uuid={UUID}&c_page=home")
         addon.requestheaders(f)
         await addon.request(f)
         (acme,) = verify(f, UUID).providers
-        assert acme.status == "ok" and acme.cache in ("miss", "inflight")
+        assert (acme.status, acme.cache) == ("ok", "hit")
 
     backends = run(scenario, config_file)
-    assert len(backends.provider_calls()) == 1  # the early call and the hit shared it
+    assert len(backends.provider_calls()) == 1
+
+
+def test_iframe_without_visitor_starts_nothing(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        addon.requestheaders(flow("/dest5.html"))
+
+    assert run(scenario, config_file).requests == []
 
 
 def test_new_visitor_gets_a_fresh_uuid(config_file: Path) -> None:
@@ -396,9 +409,13 @@ def test_origin_is_served_while_the_dcs_is_down(config_file: Path) -> None:
 @pytest.mark.parametrize(
     ("path", "message", "up"),
     [
-        pytest.param("/event", "Connection refused: connect failed", False, id="dcs-connect"),
-        pytest.param("/event", "peer closed connection", True, id="dcs-other-error"),
-        pytest.param("/index.html", "connect failed", True, id="origin-connect"),
+        pytest.param("/event", "[Errno 111] Connect call failed ('127.0.0.1', 8081)", False,
+                     id="dcs-refused"),
+        pytest.param("/ibs:x", "[Errno 110] Connection timed out", False, id="dcs-timeout"),
+        pytest.param("/event", "Client disconnected.", True, id="client-hung-up"),
+        pytest.param("/event", "Connection killed.", True, id="killed-by-operator"),
+        pytest.param("/event", "HTTP/2 protocol error: bad frame", True, id="other-error"),
+        pytest.param("/index.html", "[Errno 111] Connect call failed", True, id="origin-down"),
     ],
 )
 def test_connection_errors_mark_the_dcs_down(config_file: Path, path: str, message: str,
