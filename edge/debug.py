@@ -26,6 +26,8 @@ from edge import config as edge_config
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = ROOT / "addons" / "debug_entry.py"
 DEFAULT_MAX_FLOWS = 2000
+# mitmweb's flow list with the comment column: the edge writes each hit's summary there.
+WEB_COLUMNS = ("icon", "path", "method", "status", "size", "time", "comment")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -90,6 +92,9 @@ def build_argv(cfg: edge_config.Config, config_path: str, args: argparse.Namespa
         argv += ["--set", f"{name}={value}"]
     for cert in cfg.edge.certs:
         argv += ["--certs", cert]
+    if not args.console:
+        for column in WEB_COLUMNS:
+            argv += ["--set", f"web_columns={column}"]
     for spec in args.chaos:
         argv += ["--set", f"edge_chaos={spec}"]
     for extra in args.set:

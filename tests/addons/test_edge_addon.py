@@ -25,7 +25,6 @@ from mitmproxy.test import taddons, tflow, tutils
 from addons import hitlog
 from addons.edge_addon import META, EdgeAddon
 from edge.contracts import envelope, ids, internal
-from edge.enrich.fanout import Enricher
 
 SECRET = "0123456789abcdef-addon-tests"
 UUID = "12345678901234567890123456789012345678"
@@ -155,7 +154,8 @@ def test_configure_rejects_a_bad_file(tmp_path: Path, text: str | None, message:
     async def main() -> None:
         addon = EdgeAddon()
         with taddons.context(addon) as tctx:
-            with pytest.raises(exceptions.OptionsError, match=f"^edge_config: .*{re.escape(message)}"):
+            pattern = f"^edge_config: .*{re.escape(message)}"
+            with pytest.raises(exceptions.OptionsError, match=pattern):
                 tctx.configure(addon, edge_config=str(path))
             assert addon.config is None
 
