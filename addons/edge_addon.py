@@ -7,7 +7,8 @@ Hooks (all cheap guards; the decisions live in edge/):
 - ``request`` (async): for event hits, identify the visitor, run the fan-out, attach the signed
   envelope; if the DCS is known to be down, answer the visitor at once (fail-open).
 - ``response``: ``Server-Timing`` per provider, the structured log line, marks for debugging.
-- ``error``: a DCS connection failure marks the DCS down until the health probe sees it again.
+- ``server_connect_error``: failing to connect to the DCS marks it down until the health
+  probe sees it again.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from mitmproxy import ctx, exceptions, http
-from mitmproxy.flow import Error
+from mitmproxy.proxy import server_hooks
 
 from addons import dcs_health, hitlog
 from edge import config as edge_config
@@ -64,18 +66,17 @@ class EdgeAddon:
             self.config = None
             return
         try:
-            cfg = edge_config.load(path)
-        except edge_config.ConfigError as e:
+            self._install(edge_config.load(path))
+        except ValueError as e:  # ConfigError, or a provider adapter template that won't compile
             raise exceptions.OptionsError(f"edge_config: {e}") from None
-        self._install(cfg)
 
     def _install(self, cfg: edge_config.Config) -> None:
         from urllib.parse import urlsplit
 
         old = self.enricher
-        self.config = cfg
         client = self.client_factory(cfg) if self.client_factory is not None else None
         self.enricher = Enricher(cfg, client=client)
+        self.config = cfg
         dcs = urlsplit(cfg.edge.dcs)
         port = dcs.port or (443 if dcs.scheme == "https" else 80)
         self._dcs = (dcs.scheme, dcs.hostname or "127.0.0.1", port)
@@ -119,9 +120,11 @@ class EdgeAddon:
         req.host_header = host_header
         if route == "iframe":
             # The iframe loads before the tag's /event hit: start the lookups now so the hit
-            # finds them cached or in flight. (An event hit itself gains nothing from starting
-            # here: its request hook runs right after, once the body is in.)
+            # finds them cached or in flight.
             self._start_early(flow)
+        elif route == "event" and req.method == "POST":
+            # The signals are in the body, still on its way: only the identity lookup can start.
+            self._start_identity(flow)
 
     async def request(self, flow: http.HTTPFlow) -> None:
         cfg, enricher = self.config, self.enricher
@@ -155,18 +158,19 @@ class EdgeAddon:
         hitlog.record_answer(trace, flow.response)
         hitlog.emit(trace)
 
-    def error(self, flow: http.HTTPFlow) -> None:
-        route = flow.metadata.get("edge_route")
-        if route in ("event", "iframe", "tag", "dcs") and flow.response is None and flow.error:
-            if self.health is not None and _dcs_unreachable(flow.error.msg):
-                self.health.mark_down(flow.error.msg)
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """The edge could not connect to the DCS: answer visitors itself until it is back."""
+        if self.health is not None and data.server.address == self._dcs[1:]:
+            self.health.mark_down(data.server.error or "connect failed")
 
     # -- helpers -------------------------------------------------------------------------
 
     def _hit_info(self, flow: http.HTTPFlow, cfg: edge_config.Config) -> visitor.HitInfo:
         pairs = list(flow.request.query.items(multi=True))
-        if flow.request.method == "POST" and flow.request.urlencoded_form:
-            pairs += list(flow.request.urlencoded_form.items(multi=True))
+        if flow.request.method == "POST" and flow.request.raw_content:
+            # The DCS reads a POST body as a form whatever its content type; so does the edge.
+            body = flow.request.raw_content.decode("utf-8", "replace")
+            pairs += parse_qsl(body, keep_blank_values=True)
         cookies = dict(flow.request.cookies.items())
         return visitor.read_hit(pairs, cookies, cookie_name=cfg.dcs.cookie_name)
 
@@ -178,6 +182,14 @@ class EdgeAddon:
         known = await self.enricher.identify(uuid=info.uuid, mid=info.mid)
         uuid = info.uuid or (known.uuid if known is not None else None) or ids.new_uuid()
         return uuid, known
+
+    def _start_identity(self, flow: http.HTTPFlow) -> None:
+        cfg, enricher = self.config, self.enricher
+        if cfg is None or enricher is None:
+            return
+        info = self._hit_info(flow, cfg)
+        if info.uuid is not None or info.mid is not None:
+            _spawn(enricher.identify(uuid=info.uuid, mid=info.mid))
 
     def _start_early(self, flow: http.HTTPFlow) -> None:
         cfg, enricher = self.config, self.enricher
@@ -233,13 +245,6 @@ def _spawn(coro: Any) -> asyncio.Task[Any]:
 def _log_task_error(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("background task failed: %r", task.exception())
-
-
-def _dcs_unreachable(msg: str) -> bool:
-    """A failure to reach the DCS. A client hanging up ("Client disconnected.") or a flow killed
-    by an operator ("Connection killed.") also say "connect" but say nothing about the DCS."""
-    low = msg.lower()
-    return "connect" in low and "client" not in low and msg != Error.KILLED_MESSAGE
 
 
 def _forwarded(flow: http.HTTPFlow) -> None:

@@ -8,6 +8,7 @@ text comes from ``edge.debugview``; this module only reads the flow.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from mitmproxy import contentviews, http
 from mitmproxy.contentviews import Metadata
@@ -29,8 +30,9 @@ def is_dcs_hit(flow: Any) -> bool:
 def hit_view(flow: http.HTTPFlow, message: http.Message | None, data: bytes) -> debugview.HitView:
     req = flow.request
     pairs = list(req.query.items(multi=True))
-    if req.method == "POST" and req.urlencoded_form:
-        pairs += list(req.urlencoded_form.items(multi=True))
+    if req.method == "POST" and req.raw_content:
+        # The DCS reads a POST body as a form whatever its content type; so does the view.
+        pairs += parse_qsl(req.raw_content.decode("utf-8", "replace"), keep_blank_values=True)
     trace = flow.metadata.get(META)
     trace = trace if isinstance(trace, dict) else {}
     answer = trace.get("answer")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 
@@ -48,8 +47,9 @@ def _module_main(module: str) -> Callable[[list[str]], int]:
 
 
 def cmd_proxy(argv: list[str]) -> int:
-    # The edge runs mitmproxy; edge/ never imports it, so the runner is its own process.
-    return subprocess.call([sys.executable, "-m", "addons.run", *argv])
+    # The edge runs mitmproxy; edge/ never imports it, so the runner replaces this process
+    # (signals from a supervisor reach it directly).
+    os.execv(sys.executable, [sys.executable, "-m", "addons.run", *argv])
 
 
 def cmd_dcs(argv: list[str]) -> int:
@@ -71,17 +71,21 @@ def cmd_dcs(argv: list[str]) -> int:
 
     os.environ["EDGE_CONFIG"] = os.path.abspath(args.config)
     uvicorn.run("edge.dcs.app:app_from_env", factory=True, host=host, port=int(port),
-                workers=args.workers, log_level="warning", access_log=False)
+                workers=args.workers, log_level="warning", access_log=False,
+                timeout_keep_alive=75)  # the edge keeps its upstream connections open
     return 0
 
 
 def _build_engines(cfg: object) -> None:
     """Parse every trait and segment rule (errors name the rule and the position)."""
+    from edge.enrich.client import ProviderClient
     from edge.rules.segments import SegmentEngine
     from edge.rules.traits import TraitEngine
 
     TraitEngine(cfg.traits, case_sensitive=cfg.dcs.case_sensitive)  # type: ignore[attr-defined]
     SegmentEngine(cfg.segments)  # type: ignore[attr-defined]
+    for provider in cfg.providers:  # type: ignore[attr-defined]
+        ProviderClient(provider)  # adapter templates are compiled here
 
 
 def cmd_check(argv: list[str]) -> int:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from edge._tenants import TenantSpec, normal_host, read_tenants
 from edge._toml import ConfigError, Reader
 from edge.rules.segments import SegmentDef
 from edge.rules.traits import TraitDef
@@ -144,14 +145,37 @@ class Config:
     segments: tuple[SegmentDef, ...] = ()
     destinations: tuple[Destination, ...] = ()
     source: str = "<memory>"
+    tenants: tuple[Tenant, ...] = ()  # [[tenants]]; empty: this config is the only tenant
+    tenant: str = ""  # the tenant this config belongs to ("" for the top level)
 
     def provider(self, name: str) -> ProviderConfig | None:
         return next((p for p in self.providers if p.name == name), None)
 
+    def all_tenants(self) -> tuple[Tenant, ...]:
+        """The tenants, or one tenant (no name, no hosts, no orgid) made of this config."""
+        return self.tenants or (Tenant("", (), None, self),)
+
+    def tenant_for(self, host: str) -> Tenant | None:
+        """The tenant serving `host` (port ignored); without tenants, the only one."""
+        if not self.tenants:
+            return self.all_tenants()[0]
+        name = normal_host(host)
+        return next((t for t in self.tenants if name in t.hosts), None)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One customer of the deployment: its host names, its org id, its own config."""
+
+    name: str
+    hosts: tuple[str, ...]
+    orgid: str | None
+    config: Config
+
 
 # -- reading -------------------------------------------------------------------------------
 
-__all__ = ["ConfigError", "Config", "load", "parse", "from_dict"]
+__all__ = ["ConfigError", "Config", "Tenant", "load", "parse", "from_dict"]
 
 
 def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
@@ -160,25 +184,32 @@ def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
-    return parse(text, env=env, source=str(p))
+    return parse(text, env=env, source=str(p), base_dir=p.parent)
 
 
-def parse(text: str, *, env: Mapping[str, str] | None = None, source: str = "<memory>") -> Config:
+def parse(
+    text: str, *, env: Mapping[str, str] | None = None, source: str = "<memory>",
+    base_dir: Path | None = None,
+) -> Config:
+    """`base_dir` is where tenant config paths are relative to (default: the working folder)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
-    return from_dict(doc, env=os.environ if env is None else env, source=source)
+    return from_dict(doc, env=os.environ if env is None else env, source=source,
+                     base_dir=base_dir)
 
 
 _TOP = frozenset(
     {"secret", "secret_env", "edge", "dcs", "providers", "data_sources", "traits", "segments",
-     "destinations"}
+     "destinations", "tenants"}
 )
+_CONTENT = ("providers", "data_sources", "traits", "segments", "destinations")
 
 
 def from_dict(
-    doc: Mapping[str, Any], *, env: Mapping[str, str], source: str = "<memory>"
+    doc: Mapping[str, Any], *, env: Mapping[str, str], source: str = "<memory>",
+    base_dir: Path | None = None,
 ) -> Config:
     r = Reader(dict(doc), "", _TOP)
     secret = r.secret("secret", env) or (env[SECRET_ENV].encode() if env.get(SECRET_ENV) else None)
@@ -186,6 +217,32 @@ def from_dict(
         raise ConfigError(f"secret: required (or secret_env, or ${SECRET_ENV})")
     if len(secret) < 16:
         raise ConfigError("secret: must be at least 16 bytes")
+    dcs_doc = r.get("dcs", dict, {})
+    top = Config(secret=secret, edge=_edge(r.get("edge", dict, {})), dcs=_dcs(dcs_doc),
+                 source=source, **_content(r, env))
+    specs = read_tenants(r.get("tenants", list, []), base_dir or Path.cwd())
+    if not specs:
+        return top
+    given = [k for k in _CONTENT if doc.get(k)]
+    if given:
+        raise ConfigError(f"{given[0]}: with [[tenants]], each tenant's file holds its {given[0]}")
+    tenants = tuple(_tenant(top, spec, dcs_doc, env) for spec in specs)
+    return replace(top, tenants=tenants)
+
+
+def _tenant(top: Config, spec: TenantSpec, dcs_doc: dict[str, Any],
+            env: Mapping[str, str]) -> Tenant:
+    try:
+        r = Reader(spec.doc, "", frozenset(spec.doc))
+        own = replace(top, dcs=_dcs({**dcs_doc, **spec.doc.get("dcs", {})}), tenant=spec.name,
+                      source=str(spec.path), **_content(r, env))
+    except ConfigError as e:
+        raise ConfigError(f"{spec.path}: {e}") from None
+    return Tenant(spec.name, spec.hosts, spec.orgid, own)
+
+
+def _content(r: Reader, env: Mapping[str, str]) -> dict[str, Any]:
+    """The customer content of a config table: providers, data sources, rules, destinations."""
     providers = tuple(
         _provider(t, f"providers[{i}]", env) for i, t in enumerate(r.get("providers", list, []))
     )
@@ -205,17 +262,8 @@ def from_dict(
         for i, t in enumerate(r.get("destinations", list, []))
     )
     _unique([d.id for d in dests], "destinations", "id")
-    return Config(
-        secret=secret,
-        edge=_edge(r.get("edge", dict, {})),
-        dcs=_dcs(r.get("dcs", dict, {})),
-        providers=providers,
-        data_sources=sources,
-        traits=traits,
-        segments=segments,
-        destinations=dests,
-        source=source,
-    )
+    return {"providers": providers, "data_sources": sources, "traits": traits,
+            "segments": segments, "destinations": dests}
 
 
 def _unique(values: list[Any], table: str, key: str) -> None:

@@ -1,6 +1,7 @@
 """The DCS's internal surface, used only by the edge (never routed from the public listener).
 
-``GET /internal/visitor?uuid=<uuid>`` or ``?mid=<mid>`` answers
+``GET /internal/visitor?uuid=<uuid>`` or ``?mid=<mid>`` (plus ``&tenant=<name>`` in a
+deployment with ``[[tenants]]``; an unknown tenant answers 404) answers
 ``{"uuid": "<uuid>" | null, "partner_ids": {"<dpid>": "<dpuuid>"}, "opted_out": bool}``.
 The caller proves it holds the shared secret with the header ``X-Edge-Internal: <token>``.
 """

@@ -4,9 +4,15 @@ Routes:
 
 - ``/event`` GET, POST (``application/x-www-form-urlencoded``) and the ``OPTIONS`` preflight
   (``edge.dcs.event``); CORS headers only for ``dcs.allowed_origins``.
+- ``/id`` GET and ``OPTIONS``: the ID service call (``edge.dcs.idservice``).
 - ``/ibs:...``, ``/ibs?...`` and ``/demoptout.jpg`` / ``/demoptout`` (``edge.dcs.sync``).
 - ``/dest5.html`` and ``/tag.js``: the files of the ``edge/tag`` folder, 404 when absent.
-- ``/internal/visitor`` (``edge.contracts.internal``; requires the internal token).
+- ``/internal/visitor`` (``edge.contracts.internal``; requires the internal token; the
+  optional ``tenant`` parameter names the tenant, 404 for an unknown one).
+
+Each public endpoint serves the tenant of the request's host (``edge.dcs.tenancy``); a host
+no tenant serves is answered with error 1. ``app.state.tenants`` maps tenant names to their
+state, ``app.state.dcs`` is the first tenant's (the only one without ``[[tenants]]``).
 - ``/healthz``: ``{"status": "ok", "envelopes": {<outcome>: <count>}}``.
 
 ``app_from_env()`` reads the config path from ``$EDGE_CONFIG`` (for ``uvicorn --factory``
@@ -32,10 +38,12 @@ from edge.config import Config, load
 from edge.contracts import internal
 from edge.contracts.ids import is_uuid
 from edge.dcs import responses as R
+from edge.dcs import tenancy
 from edge.dcs.event import event
+from edge.dcs.idservice import id_service
 from edge.dcs.state import DcsState
 from edge.dcs.sync import demoptout, ibs
-from edge.profiles import ProfileStore, StoreError, open_store
+from edge.profiles import ProfileStore, StoreError
 
 CONFIG_ENV = "EDGE_CONFIG"
 TAG_DIR = Path(__file__).resolve().parent.parent / "tag"
@@ -52,9 +60,11 @@ def create_app(
     clock: Callable[[], float] = time.time,
     tag_dir: Path | None = None,
 ) -> Starlette:
-    """The DCS for `config`; `store` defaults to ``open_store(config.dcs.store)``."""
-    owns = store is None
-    state = DcsState.build(config, store or open_store(config.dcs.store), clock, owns=owns)
+    """The DCS for `config`; `store` defaults to ``open_store(config.dcs.store)``.
+
+    A tenant with its own ``dcs.store`` URL gets its own store, opened here.
+    """
+    states, opened = tenancy.build_states(config, store, clock)
     folder = tag_dir or TAG_DIR
 
     @asynccontextmanager
@@ -62,8 +72,8 @@ def create_app(
         try:
             yield
         finally:
-            if state.owns_store:
-                state.store.close()
+            for owned in opened:
+                owned.close()
 
     async def tag_file(request: Request) -> Response:
         name = str(request.scope["path"]).rsplit("/", 1)[-1]
@@ -77,6 +87,8 @@ def create_app(
         routes=[
             Route("/event", event, methods=["GET", "POST"]),
             Route("/event", _preflight, methods=["OPTIONS"]),
+            Route("/id", id_service, methods=["GET"]),
+            Route("/id", _preflight, methods=["OPTIONS"]),
             Route("/demoptout.jpg", demoptout, methods=["GET"]),
             Route("/demoptout", demoptout, methods=["GET"]),
             Route("/dest5.html", tag_file, methods=["GET"]),
@@ -87,12 +99,15 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    app.state.dcs = state
+    app.state.dcs = next(iter(states.values()))
+    app.state.tenants = states
     return app
 
 
 async def _preflight(request: Request) -> Response:
-    state: DcsState = request.app.state.dcs
+    state = tenancy.state_for(request)
+    if state is None:
+        return Response(status_code=403, headers={"Vary": "Origin"})
     return R.preflight(request.headers, state.config.dcs.allowed_origins)
 
 
@@ -102,10 +117,14 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _visitor(request: Request) -> Response:
-    """``GET /internal/visitor?uuid=|mid=`` for the edge (see edge.contracts.internal)."""
-    state: DcsState = request.app.state.dcs
-    if not internal.check(state.config.secret, request.headers.get(internal.TOKEN_HEADER)):
+    """``GET /internal/visitor?uuid=|mid=[&tenant=]`` for the edge (edge.contracts.internal)."""
+    first: DcsState = request.app.state.dcs
+    if not internal.check(first.config.secret, request.headers.get(internal.TOKEN_HEADER)):
         return JSONResponse({"error": "forbidden"}, status_code=403)
+    name = request.query_params.get("tenant")
+    state = first if name is None else request.app.state.tenants.get(name)
+    if state is None:
+        return JSONResponse({"error": "unknown tenant"}, status_code=404)
     uuid, mid = request.query_params.get("uuid"), request.query_params.get("mid")
     try:
         found = await run_in_threadpool(_lookup, state, uuid, mid)

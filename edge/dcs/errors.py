@@ -15,10 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 UNSPECIFIED = 0
+NO_CONFIG = 1
+INVALID_ORGID = 2
 TRAITS_FAILED = 10
 INVALID_MID = 101
 INVALID_UUID = 102
 ALL_CIDS_INVALID = 104
+REFERER_NOT_ALLOWED = 109
 OPTED_OUT = 171
 INVALID_CID = 300
 MAX_CIDS = 301
@@ -31,10 +34,13 @@ NO_CONSENT = 315
 
 MESSAGES: dict[int, str] = {
     UNSPECIFIED: "Unspecified error",
+    NO_CONFIG: "Could not find config for hostname",
+    INVALID_ORGID: "Invalid d_orgid value",
     TRAITS_FAILED: "Unable to evaluate traits",
     INVALID_MID: "Invalid Experience Cloud id passed in",
     INVALID_UUID: "Invalid AAM ID passed in (d_uuid)",
     ALL_CIDS_INVALID: "All customer IDs are invalid",
+    REFERER_NOT_ALLOWED: "Referer not allowed for partner",
     OPTED_OUT: "Encountered opt out tag",
     INVALID_CID: "Invalid customer id",
     MAX_CIDS: "Max number of customer IDs (10) exceeded",

@@ -6,7 +6,11 @@ visitor, the verified envelope's uuid (the edge assigned it), then a declared id
 uuid, then a fresh one. The envelope is verified for the hit's visitor; one that fails is
 ignored and counted, never an error to the visitor.
 
-Stops, answering 200 with the code and storing nothing: the ``NOTARGET`` cookie or a
+Stops, answering 200 with the code and storing nothing: a host no tenant serves (1, see
+``edge.dcs.tenancy``); a ``d_orgid`` that is not the tenant's (2); a cross-origin POST
+(an ``Origin`` header other than the DCS's own) from an origin not in a non-empty
+``dcs.allowed_origins`` (109, "Referer not allowed for partner": such a page may not
+write to its visitors' profiles); the ``NOTARGET`` cookie or a
 stored global opt-out (171, no uuid); ``gdpr=1`` without consent (313/315, no uuid, no
 cookie). A partner opt-out drops that partner's declared ids and enrichment (171 with the
 partner). ``d_coppa``: no cookie and no ID syncs. Store failures answer 503 (``X-Error: 0``).
@@ -30,7 +34,7 @@ from starlette.responses import Response
 
 from edge.contracts.envelope import HEADER, Envelope
 from edge.contracts.ids import is_uuid, new_tid, new_uuid
-from edge.dcs import consent
+from edge.dcs import consent, tenancy
 from edge.dcs import errors as E
 from edge.dcs import responses as R
 from edge.dcs.destinations import MacroContext, cookie_stuff, id_syncs, url_dests
@@ -169,11 +173,24 @@ async def read_request(request: Request) -> tuple[bytes, bytes]:
 
 
 async def event(request: Request) -> Response:
-    state: DcsState = request.app.state.dcs
-    cors = R.cors_headers(request.headers.get("origin"), state.config.dcs.allowed_origins)
+    state = tenancy.state_for(request)
+    if state is None:
+        return tenancy.unknown_host(request)
+    origin, allowed = request.headers.get("origin"), state.config.dcs.allowed_origins
+    if request.method == "POST" and _foreign(request, origin, allowed):
+        err = E.error(E.REFERER_NOT_ALLOWED, (origin or "")[:64])
+        _log(request, "", None, [err])
+        return tenancy.refusal(request, err, json=True)
     response = await _answer(state, request)
-    response.headers.update(cors)
+    response.headers.update(R.cors_headers(origin, allowed))
     return response
+
+
+def _foreign(request: Request, origin: str | None, allowed: tuple[str, ...]) -> bool:
+    """A POST from another origin than the DCS's own, not in a non-empty allowed list."""
+    if origin is None or not allowed or origin in allowed:
+        return False
+    return origin != R.own_origin(request.headers, request.scope)
 
 
 async def _answer(state: DcsState, request: Request) -> Response:
@@ -187,6 +204,13 @@ async def _answer(state: DcsState, request: Request) -> Response:
     except ParamError as exc:
         _log(request, tid, None, [exc.error])
         return _disregarded(state, request, tid, exc.error)
+    if req.orgid and state.orgid and req.orgid != state.orgid:
+        err = E.error(E.INVALID_ORGID, req.orgid[:64])
+        _log(request, tid, None, [err])
+        if req.json:
+            return R.payload({"stuff": [], "dcs_region": state.config.dcs.region, "tid": tid},
+                             [err], req.callback)
+        return R.pixel([err])
     hit = HitContext(
         req=req, now=state.clock(), cookie=request.cookies.get(state.config.dcs.cookie_name),
         envelope=request.headers.get(HEADER), https=R.is_https(request.headers, request.scope),

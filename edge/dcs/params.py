@@ -95,6 +95,7 @@ class DcsRequest:
     rd: str | None = None
     ptfm: str | None = None
     caller: str | None = None
+    orgid: str | None = None  # d_orgid: the customer's Experience Cloud org id
     errors: tuple[DcsError, ...] = ()
 
     @property
@@ -156,6 +157,7 @@ def parse_pairs(items: Iterable[tuple[str, str]], headers: Mapping[str, str]) ->
         rd=first.get("d_rd") or None,
         ptfm=first.get("d_ptfm") or None,
         caller=first.get("d_caller") or None,
+        orgid=first.get("d_orgid") or None,
         errors=tuple(errs),
     )
 

@@ -60,6 +60,17 @@ def request_host(headers: Headers) -> str:
     return headers.get("x-forwarded-host", "").split(",")[0].strip() or headers.get("host", "")
 
 
+def own_origin(headers: Headers, scope: Scope) -> str:
+    """The origin the visitor's browser addressed (``scheme://host[:port]``, default port
+    dropped), from ``X-Forwarded-Proto`` / ``X-Forwarded-Host`` or the request itself."""
+    scheme = "https" if is_https(headers, scope) else "http"
+    host = request_host(headers).lower()
+    default = ":443" if scheme == "https" else ":80"
+    if host.endswith(default):
+        host = host[: -len(default)]
+    return f"{scheme}://{host}"
+
+
 def set_visitor_cookie(
     response: Response, name: str, value: str, *, days: int, https: bool
 ) -> None:

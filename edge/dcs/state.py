@@ -1,6 +1,8 @@
 """What every DCS endpoint shares: config, store, engines, the envelope verifier, counters.
 
-Built once by ``create_app``; the handlers reach it as ``request.app.state.dcs``.
+Built once per tenant by ``create_app`` (``edge.dcs.tenancy``); the tenants of one app share
+the envelope verifier (its replay memory), its counters and their lock. The handlers reach
+the state of a request's tenant through ``edge.dcs.tenancy.state_for``.
 """
 
 from __future__ import annotations
@@ -27,19 +29,28 @@ class DcsState:
     verifier: Verifier
     clock: Callable[[], float]
     owns_store: bool = False
+    tenant: str = ""  # the tenant's name ("" without [[tenants]])
+    orgid: str | None = None  # the tenant's d_orgid (None: any is accepted)
     envelopes: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(
-        cls, config: Config, store: ProfileStore, clock: Callable[[], float], *, owns: bool
+        cls, config: Config, store: ProfileStore, clock: Callable[[], float], *, owns: bool,
+        orgid: str | None = None, shared: DcsState | None = None,
     ) -> DcsState:
+        """The state of one tenant; `shared` is another tenant's, whose verifier it reuses."""
         engines = Engines(
             TraitEngine(config.traits, case_sensitive=config.dcs.case_sensitive),
             SegmentEngine(config.segments),
         )
+        if shared is not None:
+            return cls(config, store, engines, shared.verifier, clock, owns_store=owns,
+                       tenant=config.tenant, orgid=orgid, envelopes=shared.envelopes,
+                       _lock=shared._lock)
         verifier = Verifier(config.secret, window_s=config.dcs.envelope_window_s)
-        return cls(config, store, engines, verifier, clock, owns_store=owns)
+        return cls(config, store, engines, verifier, clock, owns_store=owns,
+                   tenant=config.tenant, orgid=orgid)
 
     def check_envelope(self, value: str | None, uuid: str | None, now: float) -> Envelope | None:
         """The verified envelope, or None; every outcome is counted by name."""

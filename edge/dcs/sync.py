@@ -10,7 +10,7 @@ consent (313/315), or with a badly encoded request (311).
 
 ``/demoptout.jpg`` (and ``/demoptout``): without ids, a global opt-out of the cookie's
 visitor, and the cookie becomes ``NOTARGET`` for 10 years. With ``d_uuid`` or ``d_mid``, a
-partner-level opt-out of that visitor from this DCS (recorded as global: the DCS serves one
+partner-level opt-out of that visitor from this DCS (recorded as global: a tenant is one
 customer; ``d_uuid`` takes precedence). With ``d_cid`` / ``d_cid_ic``, an opt-out of the
 visitor that id is linked to, from that data source only. These forms leave the caller's
 cookie alone: they name another visitor.
@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from edge.contracts.ids import is_uuid, new_uuid
-from edge.dcs import consent
+from edge.dcs import consent, tenancy
 from edge.dcs import errors as E
 from edge.dcs import responses as R
 from edge.dcs.errors import DcsError, ParamError
@@ -49,7 +49,9 @@ def _raw_ibs_params(request: Request) -> bytes:
 
 
 async def ibs(request: Request) -> Response:
-    state: DcsState = request.app.state.dcs
+    state = tenancy.state_for(request)
+    if state is None:
+        return tenancy.unknown_host(request)
     cfg = state.config.dcs
     try:
         raw = _raw_ibs_params(request)
@@ -113,7 +115,9 @@ def _store_sync(state: DcsState, uuid: str, cid: DeclaredId | None) -> bool:
 
 
 async def demoptout(request: Request) -> Response:
-    state: DcsState = request.app.state.dcs
+    state = tenancy.state_for(request)
+    if state is None:
+        return tenancy.unknown_host(request)
     cfg = state.config.dcs
     try:
         req = parse_request(request.scope.get("query_string", b""), b"", {})

@@ -123,7 +123,8 @@ class Enricher:
             self.metrics.set_breaker(p.name, "closed")
         self._disabled: set[str] = set()
         self.identity = VisitorLookup(
-            config.edge.dcs, config.secret, ttl_s=config.edge.dpuuid_cache_s, clock=clock
+            config.edge.dcs, config.secret, ttl_s=config.edge.dpuuid_cache_s, clock=clock,
+            tenant=config.tenant,
         )
 
     # -- public surface --------------------------------------------------------------------
@@ -214,7 +215,9 @@ class Enricher:
                 limits=httpx.Limits(
                     max_connections=64 * n + 16,
                     max_keepalive_connections=16 * n + 8,
-                    keepalive_expiry=30.0,
+                    # below the common 5 s server idle timeout: a connection the provider
+                    # already closed is never reused (that would fail the call)
+                    keepalive_expiry=4.0,
                 ),
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,

@@ -1,8 +1,8 @@
 """Who the visitor is, as the DCS knows it: uuid, partner ids (dpid -> dpuuid), opt-out.
 
 ``VisitorLookup.lookup(http, uuid=... | mid=..., budget_s=...)`` asks the DCS internal endpoint
-(``GET /internal/visitor``, see edge.contracts.internal) with the internal token, through the
-edge's shared client, and caches the answer for ``dpuuid_cache_s`` (an answer without any
+(``GET /internal/visitor``, see edge.contracts.internal) with the internal token (and the
+``tenant`` it was made for, if any), through the edge's shared client, and caches the answer for ``dpuuid_cache_s`` (an answer without any
 partner id only for ``min(dpuuid_cache_s, EMPTY_TTL_S)``, so a sync made by the iframe a moment
 ago is soon seen). Lookups are single-flight per id.
 
@@ -71,8 +71,10 @@ class VisitorLookup:
         ttl_s: int,
         clock: Callable[[], float],
         max_entries: int = 100_000,
+        tenant: str = "",
     ) -> None:
         self._url = dcs_url.rstrip("/") + internal.VISITOR_PATH
+        self._tenant = {"tenant": tenant} if tenant else {}
         self._token = internal.token(secret)
         self._ttl = ttl_s
         self._clock = clock
@@ -116,7 +118,7 @@ class VisitorLookup:
         try:
             response = await http.get(
                 self._url,
-                params={param: value},
+                params={param: value, **self._tenant},
                 headers={internal.TOKEN_HEADER: self._token},
                 timeout=CALL_TIMEOUT_S,
             )

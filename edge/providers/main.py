@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         ttl_s=args.ttl_s,
         behaviour=Behaviour(args.latency_ms, args.jitter_ms, args.failure_rate),
     )
+    # keep-alive longer than the edge's client keeps idle connections (no stale-connection races)
     uvicorn.run(create_app(state), host=args.host, port=args.port, log_level="warning",
-                access_log=False)
+                access_log=False, timeout_keep_alive=75)
     return 0

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from mitmproxy import exceptions, http
-from mitmproxy.flow import Error
+from mitmproxy.proxy import server_hooks
 from mitmproxy.test import taddons, tflow, tutils
 
 from addons import hitlog
@@ -407,24 +407,21 @@ def test_origin_is_served_while_the_dcs_is_down(config_file: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "message", "up"),
+    ("address", "up"),
     [
-        pytest.param("/event", "[Errno 111] Connect call failed ('127.0.0.1', 8081)", False,
-                     id="dcs-refused"),
-        pytest.param("/ibs:x", "[Errno 110] Connection timed out", False, id="dcs-timeout"),
-        pytest.param("/event", "Client disconnected.", True, id="client-hung-up"),
-        pytest.param("/event", "Connection killed.", True, id="killed-by-operator"),
-        pytest.param("/event", "HTTP/2 protocol error: bad frame", True, id="other-error"),
-        pytest.param("/index.html", "[Errno 111] Connect call failed", True, id="origin-down"),
+        pytest.param(("dcs.test", 8081), False, id="dcs-unreachable"),
+        pytest.param(("127.0.0.1", 8090), True, id="origin-unreachable"),
+        pytest.param(("127.0.0.1", 9999), True, id="another-server"),
     ],
 )
-def test_connection_errors_mark_the_dcs_down(config_file: Path, path: str, message: str,
-                                             up: bool) -> None:
+def test_connect_errors_to_the_dcs_mark_it_down(config_file: Path, address: tuple[str, int],
+                                                up: bool) -> None:
     async def scenario(addon: EdgeAddon, _b: Backends) -> None:
-        f = flow(path, method="POST")
-        addon.requestheaders(f)
-        f.error = Error(message)
-        addon.error(f)
+        conn = tflow.tserver_conn()
+        conn.address = address
+        conn.error = "[Errno 111] Connect call failed"
+        data = server_hooks.ServerConnectionHookData(conn, tflow.tclient_conn())
+        addon.server_connect_error(data)
         assert addon.health is not None and addon.health.up is up
 
     run(scenario, config_file)

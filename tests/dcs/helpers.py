@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from edge.config import Config, from_dict
 from edge.contracts.envelope import Envelope, ProviderResult, SegmentResult, sign
+from edge.contracts.tcf import TCString, encode
 from edge.dcs.app import create_app
 from edge.profiles import ProfileStore, open_store
 
@@ -98,40 +98,6 @@ def envelope(uuid: str, segments: list[tuple[str, int]], *, dpid: int = 1001,
 def tc_string(*, cmp_id: int = 7, purposes: set[int] = frozenset({1, 10}),
               vendors: set[int] = frozenset({565}), ranges: bool = False) -> str:
     """A TCF v2 core string with the given CMP, purpose consents and vendor consents."""
-    bits: list[str] = []
-
-    def put(value: int, length: int) -> None:
-        bits.append(format(value, f"0{length}b"))
-
-    put(2, 6)
-    put(0, 36)
-    put(0, 36)
-    put(cmp_id, 12)
-    put(1, 12)
-    put(1, 6)
-    put(0, 12)
-    put(1, 12)
-    put(2, 6)
-    put(0, 1)
-    put(0, 1)
-    put(0, 12)
-    put(sum(1 << (24 - p) for p in purposes), 24)
-    put(0, 24)
-    put(0, 1)
-    put(0, 12)
-    top = max(vendors, default=0)
-    put(top, 16)
-    if ranges:
-        put(1, 1)
-        put(len(vendors), 12)
-        for v in sorted(vendors):
-            put(0, 1)
-            put(v, 16)
-    else:
-        put(0, 1)
-        for v in range(1, top + 1):
-            put(1 if v in vendors else 0, 1)
-    text = "".join(bits)
-    text += "0" * (-len(text) % 8)
-    data = int(text, 2).to_bytes(len(text) // 8, "big")
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    tc = TCString(cmp_id=cmp_id, cmp_version=1, consent_screen=1, vendor_list_version=1,
+                  purposes_consent=frozenset(purposes), vendor_consents=frozenset(vendors))
+    return encode(tc, ranges=ranges)

@@ -10,8 +10,8 @@ import pytest
 
 from edge.config import BreakerConfig, Config
 from edge.contracts.envelope import STATUSES
+from edge.contracts.tcf import TCString, encode
 from edge.enrich import Enricher, Hit, Outcome
-from edge.enrich.consent import TCString, encode
 from tests.enrich._support import UUID, FakeClock, World, answer, config, provider
 
 HIT = Hit(uuid=UUID, signals={"c_page": ("shoes",), "p_x": ("private",)})

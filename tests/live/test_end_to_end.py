@@ -11,7 +11,7 @@ import pytest
 from edge import config
 from edge.providers.server import ProviderState
 
-from .conftest import LiveStack
+from .conftest import LiveStack, generous
 
 pytestmark = pytest.mark.live
 
@@ -39,7 +39,7 @@ def _expected_segments(stack: LiveStack, uuid: str, providers: tuple[str, ...]) 
 def test_hit_through_the_edge_gets_provider_segments(
     stack_factory: Callable[..., LiveStack],
 ) -> None:
-    stack = stack_factory()
+    stack = stack_factory(generous)
     with stack.client() as c:
         r = c.get(HIT)
     assert r.status_code == 200, r.text
@@ -63,7 +63,7 @@ def test_hit_through_the_edge_gets_provider_segments(
 def test_known_visitor_keeps_id_and_providers_are_cached(
     stack_factory: Callable[..., LiveStack],
 ) -> None:
-    stack = stack_factory()
+    stack = stack_factory(generous)
     with stack.client() as c:
         first = c.get(HIT).json()
         before = stack.calls("acme")
@@ -76,7 +76,7 @@ def test_known_visitor_keeps_id_and_providers_are_cached(
 def test_slow_provider_is_left_out_and_the_hit_still_succeeds(
     stack_factory: Callable[..., LiveStack],
 ) -> None:
-    stack = stack_factory(cedar=["--latency-ms", "2000"])
+    stack = stack_factory(generous, cedar=["--latency-ms", "20000"])
     uuid = "12345678901234567890123456789012345678"
     with stack.client() as c:
         r = c.get(f"{HIT}&d_uuid={uuid}")
