@@ -1,7 +1,8 @@
 """The edge addon: route, identify, enrich under a deadline, sign, forward.
 
 Hooks (all cheap guards; the decisions live in edge/):
-- ``requestheaders``: classify the path; refuse the internal surface; point DCS paths at the
+- ``requestheaders``: classify the path; pick the tenant by host (one Enricher per tenant,
+  ``Config.tenant_for``); refuse the internal surface; point DCS paths at the
   DCS (the original Host kept, X-Forwarded-* added, any client copy of the edge's headers
   stripped); start provider lookups early for iframe hits and GET event hits.
 - ``request`` (async): for event hits, identify the visitor, run the fan-out, attach the signed
@@ -45,7 +46,8 @@ class EdgeAddon:
         # wraps its transport). None: the Enricher makes and owns its own.
         self.client_factory = client_factory
         self.config: edge_config.Config | None = None
-        self.enricher: Enricher | None = None
+        self.enricher: Enricher | None = None  # the first tenant's (the only one without tenants)
+        self.enrichers: dict[str, Enricher] = {}  # by tenant name
         self.health: dcs_health.DcsHealth | None = None
         self._dcs: tuple[str, str, int] = ("http", "127.0.0.1", 80)
         self._early: dict[str, asyncio.Task[Any]] = {}
@@ -73,24 +75,28 @@ class EdgeAddon:
     def _install(self, cfg: edge_config.Config) -> None:
         from urllib.parse import urlsplit
 
-        old = self.enricher
-        client = self.client_factory(cfg) if self.client_factory is not None else None
-        self.enricher = Enricher(cfg, client=client)
+        old = list(self.enrichers.values())
+        factory = self.client_factory
+        self.enrichers = {
+            t.name: Enricher(t.config, client=factory(t.config) if factory is not None else None)
+            for t in cfg.all_tenants()
+        }
+        self.enricher = next(iter(self.enrichers.values()))
         self.config = cfg
         dcs = urlsplit(cfg.edge.dcs)
         port = dcs.port or (443 if dcs.scheme == "https" else 80)
         self._dcs = (dcs.scheme, dcs.hostname or "127.0.0.1", port)
         self.health = dcs_health.DcsHealth(cfg.edge.dcs)
-        if old is not None:
-            _spawn(old.aclose())
+        for enricher in old:
+            _spawn(enricher.aclose())
 
     def running(self) -> None:
         if self.config is None:
             return
         if self.health is not None:
             self.health.start()
-        if self.enricher is not None:
-            _spawn(_warm(self.enricher, self.config))
+        for enricher in self.enrichers.values():
+            _spawn(_warm(enricher, enricher.config))
         if ctx.options.edge_admin and self.enricher is not None:
             hitlog.serve_metrics(self.config.edge.admin, self.enricher.registry)
 
@@ -107,6 +113,8 @@ class EdgeAddon:
         req = flow.request
         route = routing.classify(req.path, cfg.edge.routes)
         flow.metadata["edge_route"] = route
+        tenant = cfg.tenant_for(req.host_header or req.host)
+        flow.metadata["edge_tenant"] = tenant.name if tenant is not None else None
         _forwarded(flow)
         if route == "origin":
             return
@@ -127,7 +135,7 @@ class EdgeAddon:
             self._start_identity(flow)
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        cfg, enricher = self.config, self.enricher
+        cfg, enricher = self.config, self._enricher_for(flow)
         if cfg is None or enricher is None or flow.response is not None:
             return
         if flow.metadata.get("edge_route") not in ("event", "iframe", "tag", "dcs"):
@@ -140,9 +148,9 @@ class EdgeAddon:
             return
         if flow.metadata.get("edge_route") != "event":
             return
-        info = self._hit_info(flow, cfg)
+        info = self._hit_info(flow, enricher.config)
         started = time.perf_counter()
-        uuid, known = await self._identify(info)
+        uuid, known = await self._identify(info, enricher)
         outcome = await enricher.enrich(_hit(uuid, info, known))
         env = envelope.Envelope(uuid=uuid, providers=outcome.results,
                                 deadline_ms=outcome.deadline_ms)
@@ -174,34 +182,39 @@ class EdgeAddon:
         cookies = dict(flow.request.cookies.items())
         return visitor.read_hit(pairs, cookies, cookie_name=cfg.dcs.cookie_name)
 
-    async def _identify(self, info: visitor.HitInfo) -> tuple[str, Visitor | None]:
+    def _enricher_for(self, flow: http.HTTPFlow) -> Enricher | None:
+        """The Enricher of the flow's tenant (None for a host no tenant serves)."""
+        return self.enrichers.get(flow.metadata.get("edge_tenant") or "")
+
+    async def _identify(
+        self, info: visitor.HitInfo, enricher: Enricher
+    ) -> tuple[str, Visitor | None]:
         """The visitor id (a new one for a new visitor) and what the DCS knows of it."""
-        assert self.enricher is not None
         if info.uuid is None and info.mid is None:
             return ids.new_uuid(), None
-        known = await self.enricher.identify(uuid=info.uuid, mid=info.mid)
+        known = await enricher.identify(uuid=info.uuid, mid=info.mid)
         uuid = info.uuid or (known.uuid if known is not None else None) or ids.new_uuid()
         return uuid, known
 
     def _start_identity(self, flow: http.HTTPFlow) -> None:
-        cfg, enricher = self.config, self.enricher
-        if cfg is None or enricher is None:
+        enricher = self._enricher_for(flow)
+        if enricher is None:
             return
-        info = self._hit_info(flow, cfg)
+        info = self._hit_info(flow, enricher.config)
         if info.uuid is not None or info.mid is not None:
             _spawn(enricher.identify(uuid=info.uuid, mid=info.mid))
 
     def _start_early(self, flow: http.HTTPFlow) -> None:
-        cfg, enricher = self.config, self.enricher
-        if cfg is None or enricher is None:
+        enricher = self._enricher_for(flow)
+        if enricher is None:
             return
-        info = self._hit_info(flow, cfg)
+        info = self._hit_info(flow, enricher.config)
         if info.uuid is None or info.uuid in self._early:
             return
 
         async def early() -> None:
             try:
-                uuid, known = await self._identify(info)
+                uuid, known = await self._identify(info, enricher)
                 enricher.prefetch(_hit(uuid, info, known))
             finally:
                 self._early.pop(info.uuid or "", None)

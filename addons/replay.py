@@ -62,8 +62,9 @@ def replay(flows: Iterable[http.HTTPFlow], client: httpx.Client) -> regression.R
                            headers=headers)
         now = edge_trace.read_answer(r.content, r.headers.get("content-type", ""))
         diffs = regression.compare(recorded_answer(flow), now, same_visitor=names_visitor(flow))
-        if r.status_code != flow.response.status_code:  # type: ignore[union-attr]
-            diffs.insert(0, f"status: {flow.response.status_code} then, {r.status_code} now")  # type: ignore[union-attr]
+        then = flow.response.status_code if flow.response is not None else None
+        if r.status_code != then:
+            diffs.insert(0, f"status: {then} then, {r.status_code} now")
         report.results.append(regression.HitResult(flow.id, req.path, tuple(diffs)))
     return report
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.demo.main", "the whole stack on embedded defaults"),
     "proxy": ("", "the edge (mitmproxy reverse proxy)"),
+    "debug": ("edge.debug", "the edge in mitmweb (or the console) with debugging addons"),
     "dcs": ("", "the DCS under uvicorn"),
     "provider": ("edge.providers.main", "a reference provider"),
     "site": ("", "the demo customer site"),

@@ -12,7 +12,8 @@ Routes:
 
 Each public endpoint serves the tenant of the request's host (``edge.dcs.tenancy``); a host
 no tenant serves is answered with error 1. ``app.state.tenants`` maps tenant names to their
-state, ``app.state.dcs`` is the first tenant's (the only one without ``[[tenants]]``).
+state, ``app.state.config`` is the whole config, ``app.state.dcs`` the first tenant's state
+(the only one without ``[[tenants]]``).
 - ``/healthz``: ``{"status": "ok", "envelopes": {<outcome>: <count>}}``.
 
 ``app_from_env()`` reads the config path from ``$EDGE_CONFIG`` (for ``uvicorn --factory``
@@ -101,6 +102,7 @@ def create_app(
     )
     app.state.dcs = next(iter(states.values()))
     app.state.tenants = states
+    app.state.config = config
     return app
 
 

@@ -93,7 +93,7 @@ def build_states(
 
 def state_for(request: Request) -> DcsState | None:
     """The state of the tenant serving the request's host, or None (error 1)."""
-    config: Config = request.app.state.dcs.config
+    config: Config = request.app.state.config
     states: dict[str, DcsState] = request.app.state.tenants
     tenant = config.tenant_for(R.request_host(request.headers))
     return states.get(tenant.name) if tenant is not None else None
@@ -110,7 +110,7 @@ def refusal(request: Request, err: E.DcsError, *, json: bool = False) -> Respons
     try:
         req = parse_request(request.scope.get("query_string", b""))
     except ParamError:
-        return R.pixel([err])
+        return R.payload({"tid": new_tid()}, [err]) if json else R.pixel([err])
     if req.json or req.callback or json:
         return R.payload({"tid": new_tid()}, [err], req.callback)
     return R.pixel([err])

@@ -2,9 +2,10 @@
 
 ``VisitorLookup.lookup(http, uuid=... | mid=..., budget_s=...)`` asks the DCS internal endpoint
 (``GET /internal/visitor``, see edge.contracts.internal) with the internal token (and the
-``tenant`` it was made for, if any), through the edge's shared client, and caches the answer for ``dpuuid_cache_s`` (an answer without any
-partner id only for ``min(dpuuid_cache_s, EMPTY_TTL_S)``, so a sync made by the iframe a moment
-ago is soon seen). Lookups are single-flight per id.
+``tenant`` it was made for, if any), through the edge's shared client, and caches the answer
+for ``dpuuid_cache_s`` (an answer without any partner id only for
+``min(dpuuid_cache_s, EMPTY_TTL_S)``, so a sync made by the iframe a moment ago is soon seen).
+Lookups are single-flight per id.
 
 The caller waits at most ``budget_s``; ``budget_s(deadline_ms)`` gives the recommended budget,
 ``min(20 ms, deadline / 4)``, so identity never eats most of a hit's deadline. A lookup that

@@ -2,18 +2,26 @@
 
 ``stack_factory(**provider_args)`` starts a fresh stack on ephemeral ports with its own store
 and returns a ``LiveStack``; everything it started is stopped at the end of the test.
+``debug_stack_factory(record=None, **provider_args)`` does the same with the edge under
+``edge debug`` (mitmweb and the debugging addons) and returns a ``DebugLiveStack`` whose
+``web`` drives mitmweb's API: ``web.command(...)``, ``web.chaos(*specs)`` (a ``with`` block),
+``web.flows()``, ``web.view(flow_id)``. ``provider_fault(stack, name, **behaviour)`` makes a
+reference provider misbehave for a ``with`` block (its ``/_control`` endpoint).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from edge.demo.stack import Stack, demo_config_text, ephemeral_ports
+from edge.demo.stack import Stack, demo_config_text, ephemeral_ports, free_port
+
+from ._debug import DebugStack, WebEdge
 
 
 @dataclass
@@ -78,4 +86,45 @@ def stack_factory(tmp_path: Path) -> Iterator[Callable[..., LiveStack]]:
 
     yield make
     for stack in started:
+        stack.stop()
+
+
+@dataclass
+class DebugLiveStack(LiveStack):
+    web: WebEdge
+
+
+@contextmanager
+def provider_fault(stack: LiveStack, name: str, **behaviour: object) -> Iterator[None]:
+    """A reference provider misbehaves (mode, latency_ms, failure_rate) inside the block."""
+    stack.control(name, **behaviour)
+    try:
+        yield
+    finally:
+        stack.control(name, mode="ok", latency_ms=0, jitter_ms=0, failure_rate=0.0)
+
+
+@pytest.fixture
+def debug_stack_factory(tmp_path: Path) -> Iterator[Callable[..., DebugLiveStack]]:
+    started: list[tuple[Stack, WebEdge]] = []
+
+    def make(config_edit: Callable[[str], str] | None = None, record: Path | None = None,
+             **provider_args: list[str]) -> DebugLiveStack:
+        ports = ephemeral_ports()
+        state = tmp_path / f"debug{len(started)}"
+        state.mkdir()
+        text = demo_config_text(ports, state)
+        cfg = state / "config.toml"
+        cfg.write_text(config_edit(text) if config_edit else text, encoding="utf-8")
+        stack = DebugStack(cfg, ports, state / "logs", provider_args=provider_args,
+                           web_port=free_port(), record=record)
+        web = WebEdge(stack.web_port, stack.web_password)
+        started.append((stack, web))
+        stack.start()
+        web.wait()
+        return DebugLiveStack(stack, ports, cfg, web)
+
+    yield make
+    for stack, web in started:
+        web.close()
         stack.stop()
