@@ -63,8 +63,8 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host:
         if low.startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
         elif low.startswith(b"server-timing:"):
-            for name, status, cache in _TIMING.findall(line):
-                k = f"{name.decode()}:{status.decode()}/{cache.decode()}"
+            for name, outcome, cache in _TIMING.findall(line):
+                k = f"{name.decode()}:{outcome.decode()}/{cache.decode()}"
                 outcomes[k] = outcomes.get(k, 0) + 1
     if length:
         await reader.readexactly(length)
@@ -94,6 +94,8 @@ async def run(
                     continue
                 if status != 200:
                     result.errors += 1
+                    key = f"http_{status}"
+                    result.outcomes[key] = result.outcomes.get(key, 0) + 1
                     continue
                 result.latencies_ms.append((time.perf_counter() - t0) * 1000)
         finally:
