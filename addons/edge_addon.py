@@ -244,7 +244,7 @@ def _hit(uuid: str, info: visitor.HitInfo, known: Visitor | None) -> Hit:
         gdpr=info.gdpr,
         gdpr_consent=info.gdpr_consent,
         coppa=info.coppa,
-        opted_out=known.opted_out if known is not None else False,
+        opted_out=info.opted_out or (known.opted_out if known is not None else False),
         partner_ids=dict(known.partner_ids) if known is not None else {},
     )
 

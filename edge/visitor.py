@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from edge.contracts.ids import is_uuid
 
+OPTED_OUT_COOKIE = "NOTARGET"  # what the DCS writes into the visitor cookie on opt-out
+
 # Keys that never reach a provider: they steer the DCS or identify the visitor.
 _CONTROL_PREFIXES = ("d_", "p_")
 _TRUE = frozenset({"1", "true", "yes"})
@@ -26,6 +28,7 @@ class HitInfo:
     gdpr_consent: str | None = None
     coppa: bool = False
     uuid_source: str = "none"  # d_uuid | cookie | none
+    opted_out: bool = False  # the visitor cookie says NOTARGET (a global opt-out)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -61,6 +64,7 @@ def read_hit(
         gdpr_consent=first.get("gdpr_consent") or None,
         coppa=first.get("d_coppa", "").lower() in _TRUE,
         uuid_source=source,
+        opted_out=cookies.get(cookie_name) == OPTED_OUT_COOKIE,
     )
 
 

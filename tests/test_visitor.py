@@ -98,3 +98,11 @@ def test_cookie_name_is_configurable() -> None:
 )
 def test_wants_json(pairs: list[tuple[str, str]], ok: bool) -> None:
     assert wants_json(pairs) is ok
+
+
+def test_an_opted_out_cookie_marks_the_hit_opted_out() -> None:
+    from edge.visitor import read_hit
+
+    out = read_hit([("c_page", "home")], {"demdex": "NOTARGET"}, cookie_name="demdex")
+    assert out.opted_out and out.uuid is None
+    assert not read_hit([], {"demdex": "1" * 38}, cookie_name="demdex").opted_out

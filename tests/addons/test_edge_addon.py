@@ -328,6 +328,25 @@ def test_new_visitor_gets_a_fresh_uuid(config_file: Path) -> None:
     assert backends.provider_calls()[0]["user"]["uuid"] != UUID
 
 
+@pytest.mark.parametrize(
+    ("path", "cookie"),
+    [
+        pytest.param("/event?c_page=home", "demdex=NOTARGET", id="opted-out-cookie"),
+        pytest.param("/event?c_page=home&d_coppa=true", "", id="coppa"),
+    ],
+)
+def test_opted_out_and_coppa_hits_ask_no_provider(config_file: Path, path: str,
+                                                  cookie: str) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(path, method="POST", headers={"cookie": cookie} if cookie else {})
+        addon.requestheaders(f)
+        await addon.request(f)
+        (acme,) = verify(f, None).providers
+        assert acme.status == "skipped_consent"
+
+    assert run(scenario, config_file).provider_calls() == []
+
+
 def test_failing_provider_degrades_the_hit(config_file: Path) -> None:
     backends = Backends(provider=lambda _r: httpx.Response(500))
 

@@ -65,4 +65,5 @@ def test_a_bad_config_stops_mitmdump_with_the_option_named(tmp_path: Path) -> No
         capture_output=True, text=True, timeout=60,
     )
     assert out.returncode != 0
-    assert "edge_config" in out.stdout + out.stderr and "edge.deadline_ms" in out.stdout + out.stderr
+    said = out.stdout + out.stderr
+    assert "edge_config" in said and "edge.deadline_ms" in said
