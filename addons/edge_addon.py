@@ -121,8 +121,9 @@ class EdgeAddon:
         if route == "internal":
             flow.response = http.Response.make(404, b"not found", {"content-type": "text/plain"})
             return
-        for name in envelope.EDGE_HEADERS:
-            req.headers.pop(name, None)
+        if any(k[:7].lower() == b"x-edge-" for k, _ in req.headers.fields):
+            for name in envelope.EDGE_HEADERS:  # a client's copy is never trusted
+                req.headers.pop(name, None)
         host_header = req.host_header
         req.scheme, req.host, req.port = self._dcs
         req.host_header = host_header
@@ -174,13 +175,14 @@ class EdgeAddon:
     # -- helpers -------------------------------------------------------------------------
 
     def _hit_info(self, flow: http.HTTPFlow, cfg: edge_config.Config) -> visitor.HitInfo:
-        pairs = list(flow.request.query.items(multi=True))
-        if flow.request.method == "POST" and flow.request.raw_content:
+        req = flow.request
+        pairs = visitor.query_pairs(req.path)
+        if req.method == "POST" and req.raw_content:
             # The DCS reads a POST body as a form whatever its content type; so does the edge.
-            body = flow.request.raw_content.decode("utf-8", "replace")
-            pairs += parse_qsl(body, keep_blank_values=True)
-        cookies = dict(flow.request.cookies.items())
-        return visitor.read_hit(pairs, cookies, cookie_name=cfg.dcs.cookie_name)
+            pairs += parse_qsl(req.raw_content.decode("utf-8", "replace"), keep_blank_values=True)
+        name = cfg.dcs.cookie_name
+        value = visitor.cookie_value(req.headers.get("cookie"), name)
+        return visitor.read_hit(pairs, {name: value} if value else {}, cookie_name=name)
 
     def _enricher_for(self, flow: http.HTTPFlow) -> Enricher | None:
         """The Enricher of the flow's tenant (None for a host no tenant serves)."""

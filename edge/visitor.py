@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from edge.contracts.ids import is_uuid
 
@@ -66,6 +67,23 @@ def read_hit(
         uuid_source=source,
         opted_out=cookies.get(cookie_name) == OPTED_OUT_COOKIE,
     )
+
+
+def cookie_value(header: str | None, name: str) -> str | None:
+    """The value of cookie `name` in a ``Cookie`` header (first occurrence), or None."""
+    if not header or name not in header:
+        return None
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip('"')
+    return None
+
+
+def query_pairs(path: str) -> list[tuple[str, str]]:
+    """The decoded query pairs of a request path (lenient: the DCS is the strict reader)."""
+    _, sep, query = path.partition("?")
+    return parse_qsl(query.partition("#")[0], keep_blank_values=True) if sep else []
 
 
 def wants_json(pairs: Iterable[tuple[str, str]]) -> bool:

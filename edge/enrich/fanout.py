@@ -157,7 +157,7 @@ class Enricher:
             results[name] = self._collect(self._providers[name], task, join, start)
         ordered = tuple(results[name] for name in self._providers)
         for r in ordered:
-            self.metrics.results.labels(r.name, r.status, r.cache).inc()
+            self.metrics.child(self.metrics.results, r.name, r.status, r.cache).inc()
         return Outcome(ordered, (self._clock() - start) * 1000, deadline_ms)
 
     def prefetch(self, hit: Hit) -> None:
@@ -268,7 +268,7 @@ class Enricher:
             p.stats.cache_hits += 1
         else:
             p.stats.cache_misses += 1
-        self.metrics.cache.labels(p.config.name, "hit" if hit else "miss").inc()
+        self.metrics.child(self.metrics.cache, p.config.name, "hit" if hit else "miss").inc()
         return look
 
     def _result(
@@ -288,7 +288,7 @@ class Enricher:
         if stale is None:
             return self._result(p, status, ms, cache=cache)
         self._cache.served_stale()
-        self.metrics.cache.labels(p.config.name, "stale").inc()
+        self.metrics.child(self.metrics.cache, p.config.name, "stale").inc()
         return self._answered(p, stale, ms, "stale")
 
     # -- calls -----------------------------------------------------------------------------
@@ -337,8 +337,8 @@ class Enricher:
             self._cache.put_error(k, uuid, p.config)
             outcome = "timeout" if isinstance(error, ProviderTimeout) else "error"
         p.stats.call(outcome, ms)
-        self.metrics.calls.labels(p.config.name, outcome).inc()
-        self.metrics.latency.labels(p.config.name).observe(ms / 1000)
+        self.metrics.child(self.metrics.calls, p.config.name, outcome).inc()
+        self.metrics.child(self.metrics.latency, p.config.name).observe(ms / 1000)
 
     async def _wait(self, p: _Provider, join: _Join, wait_s: float) -> ProviderResult:
         t0 = self._clock()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -29,6 +30,7 @@ _WINDOW = 1024
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.calls = Counter(
             "edge_provider_calls", "Provider calls made, by outcome.",
@@ -53,6 +55,15 @@ class Metrics:
             "edge_provider_breaker_state", "Breaker state: 0 closed, 1 half-open, 2 open.",
             ["provider"], registry=r,
         )
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: the lookup costs more than the increment and
+        the label sets are few (providers x outcomes)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def set_breaker(self, provider: str, state: str) -> None:
         self.breaker.labels(provider).set(BREAKER_VALUES[state])
