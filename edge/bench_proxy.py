@@ -70,6 +70,8 @@ def _config(ports: dict[str, int], deadline_ms: int) -> str:
     providers = "".join(
         f'\n[[providers]]\nname = "{n}"\ndpid = {d}\n'
         f'url = "http://127.0.0.1:{ports[n]}/segments"\ntimeout_ms = 80\n'
+        # breakers held closed: every hit pays the full call or deadline being measured
+        f"breaker = {{ failures = 1000000, window_s = 1, open_s = 1 }}\n"
         for n, d in (("acme", 1001), ("birch", 1002), ("cedar", 1003))
     )
     return (
