@@ -2,6 +2,7 @@
 
     edge demo      the whole stack on embedded defaults (DCS, 3 providers, site, edge)
     edge proxy     the edge (mitmproxy, reverse mode) for a deployment config
+    edge debug     the edge in mitmweb (or the console) with the debugging addons
     edge dcs       the DCS under uvicorn
     edge provider  a reference provider
     edge site      the demo customer site
