@@ -20,6 +20,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.demo.main", "the whole stack on embedded defaults"),
@@ -55,18 +59,13 @@ def cmd_proxy(argv: list[str]) -> int:
 
 
 def cmd_dcs(argv: list[str]) -> int:
-    from edge import config
-
     ap = argparse.ArgumentParser(prog="edge dcs", description="Run the DCS under uvicorn.")
     ap.add_argument("--config", required=True)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--listen", help="host:port (default: dcs.listen of the config)")
     args = ap.parse_args(argv)
-    try:
-        cfg = config.load(args.config)
-        _build_engines(cfg)
-    except ValueError as e:
-        print(f"edge dcs: {e}", file=sys.stderr)
+    cfg = _load_checked(args.config, "edge dcs")
+    if cfg is None:
         return 2
     host, _, port = (args.listen or cfg.dcs.listen).rpartition(":")
     import uvicorn
@@ -78,29 +77,38 @@ def cmd_dcs(argv: list[str]) -> int:
     return 0
 
 
-def _build_engines(cfg: object) -> None:
+def _load_checked(path: str, label: str) -> Config | None:
+    """The config at `path` with every rule and adapter compiled, or None after printing
+    ``"<label>: <error>"`` to stderr."""
+    from edge import config
+
+    try:
+        cfg = config.load(path)
+        _build_engines(cfg)
+    except ValueError as e:
+        print(f"{label}: {e}", file=sys.stderr)
+        return None
+    return cfg
+
+
+def _build_engines(cfg: Config) -> None:
     """Parse every trait and segment rule (errors name the rule and the position)."""
     from edge.enrich.client import ProviderClient
     from edge.rules.segments import SegmentEngine
     from edge.rules.traits import TraitEngine
 
-    TraitEngine(cfg.traits, case_sensitive=cfg.dcs.case_sensitive)  # type: ignore[attr-defined]
-    SegmentEngine(cfg.segments)  # type: ignore[attr-defined]
-    for provider in cfg.providers:  # type: ignore[attr-defined]
+    TraitEngine(cfg.traits, case_sensitive=cfg.dcs.case_sensitive)
+    SegmentEngine(cfg.segments)
+    for provider in cfg.providers:
         ProviderClient(provider)  # adapter templates are compiled here
 
 
 def cmd_check(argv: list[str]) -> int:
-    from edge import config
-
     ap = argparse.ArgumentParser(prog="edge check", description="Validate a deployment config.")
     ap.add_argument("config")
     args = ap.parse_args(argv)
-    try:
-        cfg = config.load(args.config)
-        _build_engines(cfg)
-    except ValueError as e:
-        print(f"{args.config}: {e}", file=sys.stderr)
+    cfg = _load_checked(args.config, args.config)
+    if cfg is None:
         return 1
     print(f"{args.config}: ok ({len(cfg.providers)} providers, {len(cfg.traits)} traits, "
           f"{len(cfg.segments)} segments, {len(cfg.destinations)} destinations)")

@@ -30,7 +30,7 @@ from edge.dcs import consent, tenancy
 from edge.dcs import errors as E
 from edge.dcs import responses as R
 from edge.dcs.errors import DcsError, ParamError
-from edge.dcs.params import DcsRequest, DeclaredId, check_size, parse_request
+from edge.dcs.params import DcsRequest, DeclaredId, parse_request
 from edge.dcs.state import DcsState
 from edge.dcs.wire import pairs
 from edge.profiles import Profile, StoreError
@@ -48,17 +48,30 @@ def _raw_ibs_params(request: Request) -> bytes:
     return b"&".join(p for p in (rest, query) if p)
 
 
-async def ibs(request: Request) -> Response:
+def _open(request: Request, raw: bytes) -> tuple[DcsState, DcsRequest] | Response:
+    """The tenant's state and the request parsed from `raw`, or the answer that ends the call:
+    error 1 for an unknown host, a pixel with the error of a request disregarded as a whole."""
     state = tenancy.state_for(request)
     if state is None:
         return tenancy.unknown_host(request)
-    cfg = state.config.dcs
     try:
-        raw = _raw_ibs_params(request)
-        check_size(raw)
-        req = parse_request(raw, b"", {})
+        return state, parse_request(raw, b"", {})
     except ParamError as exc:
         return R.pixel([exc.error])
+
+
+def _store_unavailable(exc: StoreError) -> Response:
+    log.error("profile store failed: %s", exc)
+    return Response("profile store unavailable", status_code=503, headers={"X-Error": "0"})
+
+
+async def ibs(request: Request) -> Response:
+    raw = _raw_ibs_params(request)
+    opened = _open(request, raw)
+    if isinstance(opened, Response):
+        return opened
+    state, req = opened
+    cfg = state.config.dcs
     cookie = request.cookies.get(cfg.cookie_name)
     decision = consent.decide(req.gdpr, req.gdpr_consent, purposes=cfg.tcf_purposes,
                               vendor=cfg.tcf_vendor)
@@ -72,8 +85,7 @@ async def ibs(request: Request) -> Response:
     try:
         stored = await run_in_threadpool(_store_sync, state, uuid, cid)
     except StoreError as exc:
-        log.error("profile store failed: %s", exc)
-        return Response("profile store unavailable", status_code=503, headers={"X-Error": "0"})
+        return _store_unavailable(exc)
     if not stored:
         return R.pixel([*errors, E.error(E.OPTED_OUT)])
     https = R.is_https(request.headers, request.scope)
@@ -115,21 +127,17 @@ def _store_sync(state: DcsState, uuid: str, cid: DeclaredId | None) -> bool:
 
 
 async def demoptout(request: Request) -> Response:
-    state = tenancy.state_for(request)
-    if state is None:
-        return tenancy.unknown_host(request)
+    opened = _open(request, request.scope.get("query_string", b""))
+    if isinstance(opened, Response):
+        return opened
+    state, req = opened
     cfg = state.config.dcs
-    try:
-        req = parse_request(request.scope.get("query_string", b""), b"", {})
-    except ParamError as exc:
-        return R.pixel([exc.error])
     cookie = request.cookies.get(cfg.cookie_name)
     named = bool(req.uuid or req.mid or req.cids)
     try:
         await run_in_threadpool(_opt_out, state, req, None if named else cookie)
     except StoreError as exc:
-        log.error("profile store failed: %s", exc)
-        return Response("profile store unavailable", status_code=503, headers={"X-Error": "0"})
+        return _store_unavailable(exc)
     response = R.pixel(req.errors)
     if not named:
         R.set_visitor_cookie(response, cfg.cookie_name, R.NOTARGET, days=R.OPT_OUT_DAYS,

@@ -48,6 +48,7 @@ from edge.enrich.consent import TCString, allowed, fingerprint, parse_or_none
 from edge.enrich.identity import Visitor, VisitorLookup, budget_s
 from edge.enrich.metrics import Metrics, ProviderStats
 from edge.enrich.singleflight import SingleFlight
+from edge.enrich.transport import LeanTransport
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +212,16 @@ class Enricher:
         """The shared client, created on first use (inside the running loop)."""
         if self._http is None:
             n = max(1, len(self._providers))
+            limits = httpx.Limits(
+                max_connections=64 * n + 16,
+                max_keepalive_connections=16 * n + 8,
+                # below the common 5 s server idle timeout: a connection the provider
+                # already closed is never reused (that would fail the call)
+                keepalive_expiry=4.0,
+            )
+            # plain-http calls skip httpcore (a measured CPU cost); https goes through it
             self._http = httpx.AsyncClient(
-                limits=httpx.Limits(
-                    max_connections=64 * n + 16,
-                    max_keepalive_connections=16 * n + 8,
-                    # below the common 5 s server idle timeout: a connection the provider
-                    # already closed is never reused (that would fail the call)
-                    keepalive_expiry=4.0,
-                ),
+                transport=LeanTransport(limits=limits),
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
             )

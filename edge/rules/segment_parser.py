@@ -13,18 +13,20 @@ Grammar (keywords are case-insensitive; a trait id is digits followed by ``T``):
 
 ``=>`` is read as ``>=``. Precedence, high to low: ``( )``, ``NOT``, ``AND``, ``OR``.
 Examples: ``123T OR 456T``, ``(frequency([123T, 456T] <= 2D) >= 5) AND NOT 9T``.
-Raises `RuleError`.
+The boolean layer (``AND``, ``OR``, ``NOT``, parentheses) is `edge.rules.boolean`'s; this
+module adds trait ids and frequencies. Raises `RuleError`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from edge.rules.boolean import BooleanParser, Tree, leaves
 from edge.rules.errors import RuleError
 
 _TOKEN = re.compile(r"(?P<op>>=|<=|==|=>)|(?P<punct>[()\[\],])|(?P<word>[A-Za-z0-9_]+)")
-_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,22 +49,7 @@ class Frequency:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class Not:
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    operands: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    operands: tuple[Node, ...]
-
-
-type Node = Ref | Frequency | Not | And | Or
+type Node = Tree[Ref | Frequency]
 
 
 def parse_segment(rule: str) -> Node:
@@ -71,15 +58,10 @@ def parse_segment(rule: str) -> Node:
 
 
 def trait_ids_of(node: Node) -> frozenset[int]:
-    match node:
-        case Ref(sid=sid):
-            return frozenset((sid,))
-        case Frequency(sids=sids):
-            return frozenset(sids)
-        case Not(operand=operand):
-            return trait_ids_of(operand)
-        case And(operands=ops) | Or(operands=ops):
-            return frozenset().union(*(trait_ids_of(op) for op in ops))
+    found: Iterator[Ref | Frequency] = leaves(node)
+    return frozenset(
+        sid for leaf in found for sid in (leaf.sids if isinstance(leaf, Frequency) else (leaf.sid,))
+    )
 
 
 def _tokenize(rule: str) -> list[Tok]:
@@ -115,85 +97,38 @@ def _classify(word: str, pos: int) -> str:
     raise RuleError(pos, f"unknown word '{word}' (a trait id is written like 123T)")
 
 
-def _describe(tok: Tok) -> str:
-    return "end of rule" if tok.kind == "end" else f"'{tok.text}'"
+class _Parser(BooleanParser[Tok, Ref | Frequency]):
+    def is_keyword(self, token: Tok, word: str) -> bool:
+        return token.kind == "word" and token.text.lower() == word
 
+    def opens(self, token: Tok) -> bool:
+        return token.kind == "punct" and token.text == "("
 
-class _Parser:
-    def __init__(self, tokens: list[Tok]) -> None:
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
+    def closes(self, token: Tok) -> bool:
+        return token.kind == "punct" and token.text == ")"
 
-    @property
-    def peek(self) -> Tok:
-        return self.tokens[self.i]
+    def ends(self, token: Tok) -> bool:
+        return token.kind == "end"
 
-    def at(self, word: str) -> bool:
-        tok = self.peek
-        return tok.kind == "word" and tok.text.lower() == word
+    def describe(self, token: Tok) -> str:
+        return "end of rule" if token.kind == "end" else f"'{token.text}'"
 
-    def take(self) -> Tok:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def expect(self, kind: str, text: str | None, what: str) -> Tok:
-        tok = self.take()
-        if tok.kind != kind or (text is not None and tok.text != text):
-            raise RuleError(tok.pos, f"expected {what}, got {_describe(tok)}")
-        return tok
-
-    def rule(self) -> Node:
-        if self.peek.kind == "end":
-            raise RuleError(0, "empty rule")
-        node = self.or_()
-        rest = self.tokens[self.i]
-        if rest.kind != "end":
-            raise RuleError(rest.pos, f"expected AND, OR or end of rule, got {_describe(rest)}")
-        return node
-
-    def or_(self) -> Node:
-        operands = [self.and_()]
-        while self.at("or"):
-            self.take()
-            operands.append(self.and_())
-        return operands[0] if len(operands) == 1 else Or(tuple(operands))
-
-    def and_(self) -> Node:
-        operands = [self.not_()]
-        while self.at("and") or self.at("not"):
-            if self.at("and"):
-                self.take()
-            operands.append(self.not_())
-        return operands[0] if len(operands) == 1 else And(tuple(operands))
-
-    def not_(self) -> Node:
-        if self.at("not"):
-            self.take()
-            return Not(self.not_())
-        return self.primary()
-
-    def primary(self) -> Node:
+    def leaf(self) -> Ref | Frequency:
         tok = self.peek
         if tok.kind == "trait":
             self.take()
             return Ref(int(tok.text[:-1]))
-        if self.at("frequency"):
+        if self.is_keyword(tok, "frequency"):
             return self.frequency()
-        if tok.kind == "punct" and tok.text == "(":
-            return self.group()
-        raise RuleError(tok.pos, f"expected a trait id, FREQUENCY or '(', got {_describe(tok)}")
+        raise RuleError(
+            tok.pos, f"expected a trait id, FREQUENCY or '(', got {self.describe(tok)}"
+        )
 
-    def group(self) -> Node:
-        opening = self.take()
-        if self.depth >= _MAX_DEPTH:
-            raise RuleError(opening.pos, f"parentheses nested deeper than {_MAX_DEPTH}")
-        self.depth += 1
-        node = self.or_()
-        self.depth -= 1
-        self.expect("punct", ")", f"')' to close '(' at position {opening.pos}")
-        return node
+    def expect(self, kind: str, text: str | None, what: str) -> Tok:
+        tok = self.take()
+        if tok.kind != kind or (text is not None and tok.text != text):
+            raise RuleError(tok.pos, f"expected {what}, got {self.describe(tok)}")
+        return tok
 
     def frequency(self) -> Frequency:
         self.take()
@@ -226,5 +161,5 @@ class _Parser:
         tok = self.take()
         text = ">=" if tok.text == "=>" else tok.text
         if tok.kind != "op" or text not in allowed:
-            raise RuleError(tok.pos, f"expected {what}, got {_describe(tok)}")
+            raise RuleError(tok.pos, f"expected {what}, got {self.describe(tok)}")
         return text

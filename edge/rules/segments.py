@@ -22,18 +22,10 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from edge.rules.boolean import And, Not, Or
 from edge.rules.errors import RuleError
 from edge.rules.history import History, MemoryHistory
-from edge.rules.segment_parser import (
-    And,
-    Frequency,
-    Node,
-    Not,
-    Or,
-    Ref,
-    parse_segment,
-    trait_ids_of,
-)
+from edge.rules.segment_parser import Frequency, Node, Ref, parse_segment, trait_ids_of
 
 __all__ = ["History", "MemoryHistory", "SegmentDef", "SegmentEngine"]
 

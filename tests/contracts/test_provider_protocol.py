@@ -96,7 +96,8 @@ FAILURES = [
     pytest.param(200, b"not json", {}, "not JSON", id="spec-vector-4-not-json"),
     pytest.param(200, b"\xff\xfe{}", {}, "not JSON", id="not-utf8"),
     pytest.param(200, b"", {}, "not JSON", id="empty-200"),
-    pytest.param(200, b"[" * 5000 + b"]" * 5000, {}, "not JSON", id="too-deep"),
+    # deeper than any Python version decodes (3.13 copes with a few thousand levels)
+    pytest.param(200, b"[" * 100000 + b"]" * 100000, {}, "not JSON", id="too-deep"),
     pytest.param(200, b'[{"id":"a"}]', {}, "not a JSON object", id="a-list"),
     pytest.param(200, b'"segments"', {}, "not a JSON object", id="a-string"),
     pytest.param(200, js({"segments": {"id": "a"}}), {}, "not a list", id="segments-object"),

@@ -70,6 +70,9 @@ def make_config(**overrides: Any) -> Config:
     return from_dict(doc, env={})
 
 
+OPENED: list[ProfileStore] = []
+
+
 def make_client(
     config: Config | None = None,
     store: ProfileStore | None = None,
@@ -78,7 +81,9 @@ def make_client(
     https: bool = False,
     **kwargs: Any,
 ) -> tuple[TestClient, ProfileStore]:
-    store = store or open_store("sqlite://:memory:")
+    if store is None:
+        store = open_store("sqlite://:memory:")
+        OPENED.append(store)  # closed after the test by tests/dcs/conftest.py
     app = create_app(config or make_config(), store=store, clock=lambda: now, **kwargs)
     base = "https://dcs.shop.example" if https else "http://dcs.shop.example"
     return TestClient(app, base_url=base, follow_redirects=False), store

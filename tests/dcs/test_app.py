@@ -85,8 +85,8 @@ def test_app_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "edge.toml"
     path.write_text(f'secret = "{SECRET}"\n[dcs]\nstore = "sqlite://:memory:"\nregion = 9\n')
     monkeypatch.setenv("EDGE_CONFIG", str(path))
-    client = TestClient(app_from_env())
-    assert client.get("/event?d_rtbd=json").json()["dcs_region"] == 9
+    with TestClient(app_from_env()) as client:  # the lifespan closes the store it opened
+        assert client.get("/event?d_rtbd=json").json()["dcs_region"] == 9
 
 
 def test_app_from_env_without_config(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ import pytest
 from edge.dcs import errors as E
 from edge.dcs.params import GET_LIMIT, POST_LIMIT
 from edge.profiles import Profile, StoreUnavailable, open_store
-from tests.dcs.helpers import NOW, OTHER, UUID, envelope, make_client, tc_string
+from tests.dcs.helpers import NOW, OPENED, OTHER, UUID, envelope, make_client, tc_string
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -370,6 +370,7 @@ def test_forged_envelope_for_new_visitor_does_not_pick_the_uuid() -> None:
 class FailingStore:
     def __init__(self) -> None:
         self._inner = open_store("sqlite://:memory:")
+        OPENED.append(self._inner)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from edge.dcs.report import report
 from edge.profiles import TraitRecord, open_store
-from tests.dcs.helpers import NOW, envelope, make_client, make_config
+from tests.dcs.helpers import NOW, OPENED, envelope, make_client, make_config
 
 
 def test_report_counts_profiles_per_trait_and_segment() -> None:
@@ -26,6 +26,7 @@ def test_report_counts_profiles_per_trait_and_segment() -> None:
 
 def test_report_lists_unconfigured_traits_held_by_profiles() -> None:
     store = open_store("sqlite://:memory:")
+    OPENED.append(store)
 
     def add(profile) -> None:  # type: ignore[no-untyped-def]
         profile.traits[77] = TraitRecord(int(NOW), int(NOW), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,10 @@ def client_for(cfg: Config, host: str, store: ProfileStore | None = None) -> Tes
 
 
 @pytest.fixture
-def store() -> ProfileStore:
-    return open_store("sqlite://:memory:")
+def store() -> Iterator[ProfileStore]:
+    opened = open_store("sqlite://:memory:")
+    yield opened
+    opened.close()
 
 
 @pytest.mark.parametrize(("host", "region", "segment", "sync"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import signal
 import sqlite3
@@ -76,7 +77,7 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_hit(tmp_path: Path, wor
     assert len(acked) >= 150, "the burst was under way when the DCS was killed"
 
     db = tmp_path / "profiles.db"
-    with sqlite3.connect(db) as raw:
+    with contextlib.closing(sqlite3.connect(db)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store = open_store(cfg.dcs.store)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -76,7 +77,7 @@ def test_undecodable_profile_row_is_corrupt(tmp_path: Path) -> None:
     store = SqliteStore(str(path))
     try:
         store.update(UUID, bump, now=1)
-        with sqlite3.connect(path) as raw:
+        with contextlib.closing(sqlite3.connect(path)) as raw, raw:
             raw.execute("UPDATE profiles SET data = '{\"uuid\": 5}'")
         with pytest.raises(StoreCorrupt, match=r"profile\.uuid"):
             store.load(UUID)
