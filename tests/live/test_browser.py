@@ -36,8 +36,7 @@ from edge import config
 from edge.certs import make_ca, make_leaf
 from edge.contracts import internal
 from edge.demo.stack import PROVIDERS, Service, Stack, demo_config_text, ephemeral_ports, free_port
-
-from .conftest import LiveStack
+from edge.testing import LiveStack
 
 pytestmark = [pytest.mark.live, pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from edge.chaos import GARBAGE
-
-from .conftest import DebugLiveStack, provider_fault
+from edge.testing import DebugLiveStack, provider_fault
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 

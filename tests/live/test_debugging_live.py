@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from ._debug import CommandFailed
-from .conftest import DebugLiveStack, generous
+from edge.testing import CommandFailed, DebugLiveStack, generous
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 

@@ -10,8 +10,7 @@ import pytest
 
 from edge import config
 from edge.providers.server import ProviderState
-
-from .conftest import LiveStack, generous
+from edge.testing import LiveStack, generous
 
 pytestmark = pytest.mark.live
 

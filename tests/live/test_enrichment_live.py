@@ -12,8 +12,7 @@ import pytest
 
 from edge import config
 from edge.contracts import envelope
-
-from .conftest import LiveStack, generous
+from edge.testing import LiveStack, generous
 
 pytestmark = pytest.mark.live
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from addons import replay
-
-from .conftest import DebugLiveStack, LiveStack, generous
+from edge.testing import DebugLiveStack, LiveStack, generous
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(180)]
 

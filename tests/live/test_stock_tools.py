@@ -13,8 +13,7 @@ import pytest
 
 import addons
 from edge.demo.stack import free_port
-
-from .conftest import LiveStack, generous
+from edge.testing import LiveStack, generous
 
 pytestmark = pytest.mark.live
 
