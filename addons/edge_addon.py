@@ -115,15 +115,12 @@ class EdgeAddon:
         flow.metadata["edge_route"] = route
         tenant = cfg.tenant_for(req.host_header or req.host)
         flow.metadata["edge_tenant"] = tenant.name if tenant is not None else None
-        _forwarded(flow)
+        _rewrite_headers(flow, strip_edge=route != "origin")
         if route == "origin":
             return
         if route == "internal":
             flow.response = http.Response.make(404, b"not found", {"content-type": "text/plain"})
             return
-        if any(k[:7].lower() == b"x-edge-" for k, _ in req.headers.fields):
-            for name in envelope.EDGE_HEADERS:  # a client's copy is never trusted
-                req.headers.pop(name, None)
         host_header = req.host_header
         req.scheme, req.host, req.port = self._dcs
         req.host_header = host_header
@@ -262,14 +259,32 @@ def _log_task_error(task: asyncio.Task[Any]) -> None:
         log.warning("background task failed: %r", task.exception())
 
 
-def _forwarded(flow: http.HTTPFlow) -> None:
+_EDGE_HEADERS = frozenset(h.lower().encode() for h in envelope.EDGE_HEADERS)
+_CLIENT_FORWARDED = frozenset({b"x-forwarded-proto", b"x-forwarded-host"})
+
+
+def _rewrite_headers(flow: http.HTTPFlow, *, strip_edge: bool) -> None:
+    """One pass over the request headers (this runs for every request): the edge's own
+    X-Forwarded-Proto/Host replace any the client sent, the client's address is appended to
+    X-Forwarded-For, and towards the DCS any client copy of the edge's headers is dropped
+    (a client's envelope is never trusted)."""
     req = flow.request
-    client = flow.client_conn.peername[0] if flow.client_conn.peername else ""
-    prior = req.headers.get("X-Forwarded-For")
-    req.headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
-    req.headers["X-Forwarded-Proto"] = "https" if flow.client_conn.tls_established else "http"
-    if req.host_header:
-        req.headers["X-Forwarded-Host"] = req.host_header
+    host = req.host_header
+    prior: list[bytes] = []
+    kept: list[tuple[bytes, bytes]] = []
+    for k, v in req.headers.fields:
+        low = k.lower()
+        if low == b"x-forwarded-for":
+            prior.append(v)
+        elif low not in _CLIENT_FORWARDED and not (strip_edge and low in _EDGE_HEADERS):
+            kept.append((k, v))
+    client = (flow.client_conn.peername[0] if flow.client_conn.peername else "").encode()
+    kept.append((b"X-Forwarded-For", b", ".join([*prior, client])))
+    kept.append((b"X-Forwarded-Proto",
+                 b"https" if flow.client_conn.tls_established else b"http"))
+    if host:
+        kept.append((b"X-Forwarded-Host", host.encode("utf-8", "replace")))
+    req.headers.fields = tuple(kept)
 
 
 def _trace(info: visitor.HitInfo, uuid: str, outcome: Outcome, took_s: float) -> dict[str, Any]:

@@ -30,9 +30,9 @@ def server_timing(trace: dict[str, Any]) -> str:
 
 
 def record_answer(trace: dict[str, Any], response: http.Response) -> None:
-    answer = edge_trace.read_answer(
-        response.content or b"", response.headers.get("content-type", "")
-    )
+    # The DCS does not compress; decoding is only needed when something between did.
+    body = response.content if "content-encoding" in response.headers else response.raw_content
+    answer = edge_trace.read_answer(body or b"", response.headers.get("content-type", ""))
     if answer is not None:
         trace["answer"] = answer
 
