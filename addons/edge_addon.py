@@ -40,11 +40,17 @@ META = "edge"  # flow.metadata key holding the enrichment trace (plain data)
 
 class EdgeAddon:
     def __init__(
-        self, client_factory: Callable[[edge_config.Config], httpx.AsyncClient] | None = None
+        self,
+        client_factory: Callable[[edge_config.Config], httpx.AsyncClient] | None = None,
+        *,
+        marks: bool = True,
     ) -> None:
         # A seam for test tooling: the provider client of each new Enricher (the chaos addon
         # wraps its transport). None: the Enricher makes and owns its own.
         self.client_factory = client_factory
+        # Marks and comments are for the flow list of mitmweb and the console; the lean runner,
+        # which has no flow list, skips them (they cost on every hit).
+        self.marks = marks
         self.config: edge_config.Config | None = None
         self.enricher: Enricher | None = None  # the first tenant's (the only one without tenants)
         self.enrichers: dict[str, Enricher] = {}  # by tenant name
@@ -154,7 +160,8 @@ class EdgeAddon:
                                 deadline_ms=outcome.deadline_ms)
         flow.request.headers[envelope.HEADER] = envelope.sign(env, cfg.secret)
         flow.metadata[META] = _trace(info, uuid, outcome, time.perf_counter() - started)
-        hitlog.mark(flow, flow.metadata[META])
+        if self.marks:
+            hitlog.mark(flow, flow.metadata[META])
 
     def response(self, flow: http.HTTPFlow) -> None:
         trace = flow.metadata.get(META)

@@ -71,7 +71,7 @@ async def serve(
     drain = Drain()
     master.addons.add(
         core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
-        disable_h2c.DisableH2C(), EdgeAddon(), drain, *(extra or []), _Ready(master),
+        disable_h2c.DisableH2C(), EdgeAddon(marks=False), drain, *(extra or []), _Ready(master),
     )
     try:
         opts.update(**build_options(cfg, path, args))

@@ -290,6 +290,17 @@ def test_event_hit_carries_a_valid_envelope(config_file: Path) -> None:
     assert call["signals"] == {"c_page": ["shoes"], "c_section": ["men"]}
 
 
+def test_without_marks_the_flow_list_fields_stay_empty(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        addon.marks = False  # the lean runner's setting: no flow list to decorate
+        f = flow(f"/event?d_uuid={UUID}&c_page=home")
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert verify(f, UUID).providers and (f.marked, f.comment) == ("", "")
+
+    run(scenario, config_file)
+
+
 def test_iframe_starts_the_lookup_the_event_hit_reuses(config_file: Path) -> None:
     async def scenario(addon: EdgeAddon, backends: Backends) -> None:
         frame = flow(f"/dest5.html?d_uuid={UUID}")
