@@ -25,8 +25,6 @@ from mitmproxy import command, ctx, exceptions, flow, http
 
 from edge.contracts import envelope
 from edge.contracts.ids import is_uuid
-from edge.enrich import cache as cache_mod
-from edge.enrich.consent import fingerprint
 
 
 def edge_addon() -> Any:
@@ -50,19 +48,12 @@ class EdgeCommands:
     @command.command("edge.cache.inspect")
     def cache_inspect(self, uuid: str, gdpr_consent: str = "") -> str:
         """What the provider cache holds for a visitor (under the given consent), as JSON."""
-        enricher = edge_addon().enricher
         gdpr = 1 if gdpr_consent else None
-        fp = fingerprint(gdpr, gdpr_consent or None)
-        cache = enricher._cache  # the Enricher has no public lookup; read-only use
-        out: dict[str, Any] = {}
-        for row in enricher.status():
-            name = str(row["name"])
-            look = cache.lookup(cache_mod.key(name, uuid, fp), count=False)
-            out[name] = {
-                "fresh": _ids(look.fresh),
-                "failing": look.failing,
-                "stale": _ids(look.stale),
-            }
+        looks = edge_addon().enricher.cached(uuid, gdpr, gdpr_consent or None)
+        out: dict[str, Any] = {
+            name: {"fresh": _ids(look.fresh), "failing": look.failing, "stale": _ids(look.stale)}
+            for name, look in looks.items()
+        }
         return _dump({"uuid": uuid, "providers": out})
 
     @command.command("edge.cache.clear")

@@ -188,6 +188,17 @@ class Enricher:
         self._providers[name]  # noqa: B018 - KeyError for an unknown provider
         self._disabled.discard(name)
 
+    def cached(
+        self, uuid: str, gdpr: int | None = None, gdpr_consent: str | None = None
+    ) -> dict[str, Lookup]:
+        """What the cache holds for a visitor under a consent, per provider (not counted as
+        lookups): for the debugging commands."""
+        fp = fingerprint(gdpr, gdpr_consent)
+        return {
+            name: self._cache.lookup(cache_mod.key(name, uuid, fp), count=False)
+            for name in self._providers
+        }
+
     def clear_cache(self, uuid: str) -> int:
         """Forget one visitor's cached answers (and identity); the number of entries removed."""
         self.identity.forget(uuid)

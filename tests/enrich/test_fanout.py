@@ -437,3 +437,19 @@ def test_stale_answer_when_the_refresh_misses_the_deadline() -> None:
         return [(first.status, first.cache), (second.status, second.cache)]
 
     assert run(cfg, world, body, clock) == [("ok", "miss"), ("ok", "stale")]
+
+
+def test_cached_shows_the_answers_without_counting_lookups() -> None:
+    world = World()
+    world.reply("a.test", lambda: answer("s"))
+    cfg = config(provider("a", 1), deadline_ms=2000)
+
+    async def body(e: Enricher) -> None:
+        await e.enrich(HIT)
+        before = e.status()[0]
+        looks = e.cached(HIT.uuid)
+        assert [s.id for s in looks["a"].fresh.segments] == ["s"]  # type: ignore[union-attr]
+        assert e.cached("9" * 38)["a"].fresh is None
+        assert e.status()[0] == before  # not counted as cache hits or misses
+
+    run(cfg, world, body)
