@@ -121,12 +121,31 @@ def _event(uuid: str | None) -> str:
     return f"/event?d_rtbd=json{ident}&c_page=home"
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _measure(port: int, path: Any, conns: int, seconds: float) -> LoadResult:
     await run("127.0.0.1", port, path, connections=conns, duration_s=min(1.0, seconds / 3))
     return await run("127.0.0.1", port, path, connections=conns, duration_s=seconds)
 
 
-def bench(seconds: float, conns: int, workdir: Path) -> dict[str, Any]:
+def _throughput(pid: int, port: int, path: Any, conns: int, seconds: float) -> dict[str, Any]:
+    """The load result, plus the proxy's CPU milliseconds per request: steadier than req/s
+    on a shared machine, since it does not depend on how much CPU the proxy was given."""
+    asyncio.run(run("127.0.0.1", port, path, connections=conns, duration_s=min(1.0, seconds / 3)))
+    cpu0 = _cpu_s(pid)
+    result = asyncio.run(run("127.0.0.1", port, path, connections=conns, duration_s=seconds))
+    summary = result.summary()
+    summary["cpu_ms_per_request"] = round((_cpu_s(pid) - cpu0) * 1000 / max(1, result.count), 3)
+    return summary
+
+
+def bench(
+    seconds: float, conns: int, workdir: Path, profile: str | None = None
+) -> dict[str, Any]:
     names = ("up", "edge", "plain", "admin", "acme", "birch", "cedar")
     ports = {n: free_port() for n in names}
     cfg = workdir / "bench.toml"
@@ -147,8 +166,8 @@ def bench(seconds: float, conns: int, workdir: Path) -> dict[str, Any]:
                               f"reverse:http://127.0.0.1:{ports['up']}@127.0.0.1:{ports['plain']}",
                               "--set", "connection_strategy=lazy"], ports["plain"], proxy=True)
         edge_cmd = [py, "-m", "addons.run", "--config", str(cfg)]
-        if os.environ.get("EDGE_BENCH_PROFILE"):
-            edge_cmd[1:1] = ["-m", "cProfile", "-o", os.environ["EDGE_BENCH_PROFILE"]]
+        if profile:
+            edge_cmd[1:1] = ["-m", "cProfile", "-o", profile]
         procs.start("edge", edge_cmd, ports["edge"], proxy=True)
         res = out["results"]
 
@@ -158,10 +177,12 @@ def bench(seconds: float, conns: int, workdir: Path) -> dict[str, Any]:
         def known(_: int) -> str:
             return _event(KNOWN)
 
-        for label, port, path in (("plain", ports["plain"], known), ("hit", ports["edge"], known),
-                                  ("miss", ports["edge"], fresh)):
+        pids = {"plain": procs.procs[-2].pid, "edge": procs.procs[-1].pid}
+        for label, proxy, path in (("plain", "plain", known), ("hit", "edge", known),
+                                   ("miss", "edge", fresh)):
+            port = ports[proxy]
             res[label] = {
-                "throughput": asyncio.run(_measure(port, path, conns, seconds)).summary(),
+                "throughput": _throughput(pids[proxy], port, path, conns, seconds),
                 "latency": asyncio.run(_measure(port, path, 1, seconds)).summary(),
             }
         httpx.post(f"http://127.0.0.1:{ports['acme']}/_control", json={"mode": "hang"})
@@ -174,11 +195,14 @@ def bench(seconds: float, conns: int, workdir: Path) -> dict[str, Any]:
 
 def _ratios(r: dict[str, Any]) -> dict[str, Any]:
     plain_rps = r["plain"]["throughput"]["rps"] or float("nan")
+    plain_cpu = r["plain"]["throughput"]["cpu_ms_per_request"] or float("nan")
     hit_rps = r["hit"]["throughput"]["rps"]
     added_p50 = r["miss"]["latency"]["p50_ms"] - r["hit"]["latency"]["p50_ms"]
     added_p99 = r["miss"]["latency"]["p99_ms"] - r["hit"]["latency"]["p99_ms"]
     return {
         "hit_vs_plain_throughput": round(hit_rps / plain_rps, 2),
+        # the same comparison by CPU cost per request (plain's cost / the edge's)
+        "hit_vs_plain_by_cpu": round(plain_cpu / r["hit"]["throughput"]["cpu_ms_per_request"], 2),
         "miss_vs_plain_throughput": round(r["miss"]["throughput"]["rps"] / plain_rps, 2),
         "miss_added_p50_ms": round(added_p50, 2),
         "miss_added_p99_ms": round(added_p99, 2),
@@ -198,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--out", help="write the results as JSON here")
+    ap.add_argument("--profile", metavar="FILE", help="run the edge under cProfile into FILE")
     ap.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.serve_upstream:
@@ -205,14 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
         try:
-            out = bench(args.seconds, args.connections, Path(tmp))
+            out = bench(args.seconds, args.connections, Path(tmp), args.profile)
         except StackError as e:
             print(f"edge bench proxy: {e}", file=sys.stderr)
             return 1
     for label, r in out["results"].items():
         for kind, s in r.items():
+            cpu = f"  cpu {s['cpu_ms_per_request']:.2f} ms/req" if "cpu_ms_per_request" in s else ""
             print(f"{label:<6} {kind:<10} {s['rps']:>8.1f} req/s  p50 {s['p50_ms']:>7.2f} ms  "
-                  f"p99 {s['p99_ms']:>7.2f} ms  errors {s['errors']}")
+                  f"p99 {s['p99_ms']:>7.2f} ms  errors {s['errors']}{cpu}")
             if s["outcomes"]:
                 print("       outcomes " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items()))
     print(json.dumps(out["ratios"], indent=2))

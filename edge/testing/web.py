@@ -30,7 +30,8 @@ class DebugStack(Stack):
         services = super().plan()
         edge = next(s for s in services if s.name == "edge")
         edge.argv = [sys.executable, "-m", "edge.debug", "--config", str(self.config_path),
-                     "--web-port", str(self.web_port), "--web-password", self.web_password,
+                     # one argument: a token may start with "-", which argparse takes for a flag
+                     "--web-port", str(self.web_port), f"--web-password={self.web_password}",
                      "--set", "termlog_verbosity=warn"]
         if self.record is not None:
             edge.argv += ["--record", str(self.record)]
