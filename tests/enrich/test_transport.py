@@ -14,14 +14,8 @@ import pytest
 from edge.config import ProviderConfig
 from edge.enrich import Enricher
 from edge.enrich.client import ProviderClient, ProviderFailed, ProviderRequest
-from edge.enrich.transport import (
-    LeanTransport,
-    MalformedResponse,
-    chunk_size,
-    encode_request,
-    framing,
-    parse_head,
-)
+from edge.enrich.http1 import MalformedResponse, chunk_size, encode_request, framing, parse_head
+from edge.enrich.transport import LeanTransport
 from tests.enrich._support import UUID, config, provider
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
