@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, TextIO
 
 from mitmproxy import http
 
@@ -37,8 +37,8 @@ def record_answer(trace: dict[str, Any], response: http.Response) -> None:
         trace["answer"] = answer
 
 
-def emit(trace: dict[str, Any]) -> None:
-    """The structured log line of one enriched hit (JSON, logger ``edge.hits``)."""
+def hit_line(trace: dict[str, Any]) -> str:
+    """The structured log line of one enriched hit (one JSON object)."""
     answer = trace.get("answer") or {}
     line = {
         "event": "hit",
@@ -54,7 +54,36 @@ def emit(trace: dict[str, Any]) -> None:
         "segments": answer.get("segments"),
         "errors": answer.get("errors"),
     }
-    log.info(json.dumps(line, separators=(",", ":")))
+    return json.dumps(line, separators=(",", ":"))
+
+
+def emit(trace: dict[str, Any]) -> None:
+    """The hit's line through the logger ``edge.hits`` (for logging set-ups of stock tools)."""
+    log.info(hit_line(trace))
+
+
+class HitLog:
+    """Hit lines as JSON lines on a stream, written in batches by ``flush()``.
+
+    The logging module costs about 0.2 ms of CPU per record on the edge's hot path (a record,
+    a formatter, a handler lock); a list append does not. The lean runner flushes every
+    ``FLUSH_S`` and at exit; nothing is lost unless the process is killed.
+    """
+
+    FLUSH_S = 0.2
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lines: list[str] = []
+
+    def write(self, trace: dict[str, Any]) -> None:
+        self.lines.append(hit_line(trace))
+
+    def flush(self) -> None:
+        if self.lines:
+            lines, self.lines = self.lines, []
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
 
 
 _served: set[str] = set()

@@ -53,6 +53,7 @@ def build_options(cfg: edge_config.Config, path: str, args: argparse.Namespace) 
         "certs": list(cfg.edge.certs) + list(args.certs or []),
         "edge_config": path,
         "edge_admin": not args.no_admin,
+        "edge_hit_log": "stdout",  # JSON lines in batches: the logging module costs per hit
     }
     if args.confdir:
         opts["confdir"] = args.confdir

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from mitmproxy import exceptions, http
+from mitmproxy import ctx, exceptions, http
 from mitmproxy.proxy import server_hooks
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -483,6 +483,24 @@ def test_response_adds_server_timing_and_logs(config_file: Path,
     line = json.loads(record.getMessage())
     assert (line["event"], line["uuid"], line["segments"]) == ("hit", UUID, [5001])
     assert line["providers"][0]["segments"] == ["sports"]
+
+
+@pytest.mark.parametrize(("mode", "logged", "buffered"),
+                         [("logger", 1, 0), ("stdout", 0, 1), ("off", 0, 0)])
+def test_hit_log_modes(config_file: Path, caplog: pytest.LogCaptureFixture, mode: str,
+                       logged: int, buffered: int) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        ctx.options.update(edge_hit_log=mode)
+        f = flow(f"/event?d_uuid={UUID}", method="POST")
+        addon.requestheaders(f)
+        await addon.request(f)
+        f.response = http.Response.make(200, b"{}", {"content-type": "application/json"})
+        with caplog.at_level(logging.INFO, logger="edge.hits"):
+            addon.response(f)
+        assert len([r for r in caplog.records if r.name == "edge.hits"]) == logged
+        assert len(addon.hit_log.lines if addon.hit_log else []) == buffered
+
+    run(scenario, config_file)
 
 
 def test_response_leaves_other_flows_alone(config_file: Path) -> None:

@@ -76,3 +76,18 @@ def test_server_timing_is_the_trace_one() -> None:
 
 def test_pixel_is_a_gif() -> None:
     assert hitlog.PIXEL.startswith(b"GIF89a")
+
+
+def test_hit_log_writes_json_lines_in_batches() -> None:
+    import io
+
+    out = io.StringIO()
+    log = hitlog.HitLog(out)
+    log.write(trace("ok"))
+    log.write(trace("timeout"))
+    assert out.getvalue() == ""  # nothing per hit: one write per batch
+    log.flush()
+    lines = out.getvalue().splitlines()
+    assert [json.loads(x)["providers"][0]["status"] for x in lines] == ["ok", "timeout"]
+    log.flush()
+    assert len(out.getvalue().splitlines()) == 2  # an empty batch writes nothing
