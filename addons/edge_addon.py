@@ -179,8 +179,11 @@ class EdgeAddon:
         outcome = await enricher.enrich(_hit(uuid, info, known))
         env = envelope.Envelope(uuid=uuid, providers=outcome.results,
                                 deadline_ms=outcome.deadline_ms)
-        flow.request.headers[envelope.HEADER] = envelope.sign(env, cfg.secret)
-        flow.metadata[META] = _trace(info, uuid, outcome, time.perf_counter() - started)
+        providers = [p.to_json() for p in outcome.results]  # once, for envelope and trace
+        flow.request.headers[envelope.HEADER] = envelope.sign(
+            env, cfg.secret, providers_json=providers
+        )
+        flow.metadata[META] = _trace(info, uuid, outcome, providers, time.perf_counter() - started)
         if self.marks:
             hitlog.mark(flow, flow.metadata[META])
 
@@ -325,7 +328,13 @@ def _rewrite_headers(flow: http.HTTPFlow, *, strip_edge: bool) -> None:
     req.headers.fields = tuple(kept)
 
 
-def _trace(info: visitor.HitInfo, uuid: str, outcome: Outcome, took_s: float) -> dict[str, Any]:
+def _trace(
+    info: visitor.HitInfo,
+    uuid: str,
+    outcome: Outcome,
+    providers: list[dict[str, Any]],
+    took_s: float,
+) -> dict[str, Any]:
     return {
         "uuid": uuid,
         "uuid_source": info.uuid_source if info.uuid else ("new" if not info.mid else "d_mid"),
@@ -335,7 +344,7 @@ def _trace(info: visitor.HitInfo, uuid: str, outcome: Outcome, took_s: float) ->
         "deadline_ms": outcome.deadline_ms,
         "enrich_ms": round(outcome.elapsed_ms, 2),
         "edge_ms": round(took_s * 1000, 2),
-        "providers": [p.to_json() for p in outcome.results],
+        "providers": providers,
     }
 
 

@@ -145,8 +145,15 @@ def _mac(secret: bytes, signed: str) -> str:
     return _b64(hmac.new(secret, signed.encode("ascii"), hashlib.sha256).digest())
 
 
-def sign(env: Envelope, secret: bytes, *, now: float | None = None) -> str:
-    """The header value carrying `env`, signed with `secret`."""
+def sign(
+    env: Envelope,
+    secret: bytes,
+    *,
+    now: float | None = None,
+    providers_json: list[dict[str, Any]] | None = None,
+) -> str:
+    """The header value carrying `env`, signed with `secret`. `providers_json`, when the
+    caller already has it, is ``[p.to_json() for p in env.providers]``."""
     if not secret:
         raise ValueError("the enrichment secret is empty")
     ts = int(time.time() if now is None else now)
@@ -154,7 +161,9 @@ def sign(env: Envelope, secret: bytes, *, now: float | None = None) -> str:
         "uuid": env.uuid,
         "nonce": env.nonce,
         "deadline_ms": env.deadline_ms,
-        "providers": [p.to_json() for p in env.providers],
+        "providers": providers_json
+        if providers_json is not None
+        else [p.to_json() for p in env.providers],
     }
     payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
     signed = f"{VERSION}.{ts}.{payload}"

@@ -241,3 +241,12 @@ def test_provider_result_defaults_from_json() -> None:
         {"name": "a", "dpid": "7", "status": "empty", "segments": [{"id": 5}]}
     )
     assert got == ProviderResult("a", 7, "empty", 0.0, (SegmentResult("5", 1),), "miss")
+
+
+def test_sign_with_the_callers_provider_json_is_the_same_envelope() -> None:
+    result = envelope.ProviderResult("acme", 1001, "ok", 1.5, (envelope.SegmentResult("s"),))
+    env = envelope.Envelope(uuid="1" * 38, providers=(result,), nonce="00")
+    secret = b"0123456789abcdef0123"
+    assert envelope.sign(env, secret, now=100, providers_json=[result.to_json()]) == (
+        envelope.sign(env, secret, now=100)
+    )
