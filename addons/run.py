@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import logging.handlers
 import signal
 import sys
 from pathlib import Path
@@ -64,7 +63,6 @@ async def serve(
     path: str,
     args: argparse.Namespace,
     extra: list[Any] | None = None,
-    log_handler: logging.Handler | None = None,
 ) -> int:
     cfg = edge_config.load(path)
     opts = options.Options()
@@ -82,40 +80,20 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: loop.create_task(drain.begin()))
-    flusher = None
-    if isinstance(log_handler, logging.Handler):
-        flusher = loop.create_task(_flush_logs(log_handler))
-    try:
-        await master.run()
-    finally:
-        if flusher is not None:
-            flusher.cancel()
-            log_handler.flush()
+    await master.run()
     return 0
 
 
-LOG_FLUSH_S = 0.2
-
-
-def setup_logging(verbose: bool) -> logging.handlers.MemoryHandler:
-    """Log lines to stdout, written in batches: one write per hit line is a measurable cost
-    on the hot path. Warnings and errors are written at once; the rest within LOG_FLUSH_S."""
-    out = logging.StreamHandler(sys.stdout)
-    out.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    handler = logging.handlers.MemoryHandler(1000, flushLevel=logging.WARNING, target=out)
+def setup_logging(verbose: bool) -> None:
+    """Log records to stdout. The per-hit lines do not come this way: the runner sets
+    ``edge_hit_log=stdout`` (batched JSON lines), so what is logged here is rare."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("edge.hits").setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return handler
-
-
-async def _flush_logs(handler: logging.Handler) -> None:
-    while True:
-        await asyncio.sleep(LOG_FLUSH_S)
-        handler.flush()
 
 
 def parser() -> argparse.ArgumentParser:
@@ -141,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     except edge_config.ConfigError as e:
         print(f"edge proxy: {e}", file=sys.stderr)
         return 2
-    handler = setup_logging(args.verbose)
-    return asyncio.run(serve(args.config, args, log_handler=handler))
+    setup_logging(args.verbose)
+    return asyncio.run(serve(args.config, args))
 
 
 if __name__ == "__main__":

@@ -127,19 +127,21 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _measure(port: int, path: Any, conns: int, seconds: float) -> LoadResult:
+async def _measure(port: int, path: Any, conns: int, seconds: float,
+                   pid: int | None = None) -> tuple[LoadResult, float]:
+    """A warm-up, then the measured run; with `pid`, also that process's CPU seconds in it."""
     await run("127.0.0.1", port, path, connections=conns, duration_s=min(1.0, seconds / 3))
-    return await run("127.0.0.1", port, path, connections=conns, duration_s=seconds)
+    cpu0 = _cpu_s(pid) if pid is not None else 0.0
+    result = await run("127.0.0.1", port, path, connections=conns, duration_s=seconds)
+    return result, (_cpu_s(pid) - cpu0 if pid is not None else 0.0)
 
 
 def _throughput(pid: int, port: int, path: Any, conns: int, seconds: float) -> dict[str, Any]:
     """The load result, plus the proxy's CPU milliseconds per request: steadier than req/s
     on a shared machine, since it does not depend on how much CPU the proxy was given."""
-    asyncio.run(run("127.0.0.1", port, path, connections=conns, duration_s=min(1.0, seconds / 3)))
-    cpu0 = _cpu_s(pid)
-    result = asyncio.run(run("127.0.0.1", port, path, connections=conns, duration_s=seconds))
+    result, cpu_s = asyncio.run(_measure(port, path, conns, seconds, pid))
     summary = result.summary()
-    summary["cpu_ms_per_request"] = round((_cpu_s(pid) - cpu0) * 1000 / max(1, result.count), 3)
+    summary["cpu_ms_per_request"] = round(cpu_s * 1000 / max(1, result.count), 3)
     return summary
 
 
@@ -183,10 +185,11 @@ def bench(
             port = ports[proxy]
             res[label] = {
                 "throughput": _throughput(pids[proxy], port, path, conns, seconds),
-                "latency": asyncio.run(_measure(port, path, 1, seconds)).summary(),
+                "latency": asyncio.run(_measure(port, path, 1, seconds))[0].summary(),
             }
         httpx.post(f"http://127.0.0.1:{ports['acme']}/_control", json={"mode": "hang"})
-        res["hang"] = {"latency": asyncio.run(_measure(ports["edge"], fresh, 1, seconds)).summary()}
+        hang, _ = asyncio.run(_measure(ports["edge"], fresh, 1, seconds))
+        res["hang"] = {"latency": hang.summary()}
     finally:
         procs.stop()
     out["ratios"] = _ratios(out["results"])
