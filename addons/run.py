@@ -22,6 +22,7 @@ from mitmproxy import exceptions, options
 from mitmproxy.addons import core, disable_h2c, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 
+from addons.dispatch import TableAddonManager
 from addons.drain import Drain
 from addons.edge_addon import EdgeAddon
 from edge import config as edge_config
@@ -67,6 +68,7 @@ async def serve(
     cfg = edge_config.load(path)
     opts = options.Options()
     master = Master(opts)
+    master.addons = TableAddonManager(master)  # hook dispatch from a table
     drain = Drain()
     master.addons.add(
         core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
