@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
 
 from addons import dcs_health, hitlog
@@ -148,9 +149,7 @@ class EdgeAddon:
         if route == "internal":
             flow.response = http.Response.make(404, b"not found", {"content-type": "text/plain"})
             return
-        host_header = req.host_header
-        req.scheme, req.host, req.port = self._dcs
-        req.host_header = host_header
+        _to_dcs(req, self._dcs)
         if route == "iframe":
             # The iframe loads before the tag's /event hit: start the lookups now so the hit
             # finds them cached or in flight.
@@ -179,10 +178,10 @@ class EdgeAddon:
         outcome = await enricher.enrich(_hit(uuid, info, known))
         env = envelope.Envelope(uuid=uuid, providers=outcome.results,
                                 deadline_ms=outcome.deadline_ms)
-        providers = [p.to_json() for p in outcome.results]  # once, for envelope and trace
-        flow.request.headers[envelope.HEADER] = envelope.sign(
-            env, cfg.secret, providers_json=providers
-        )
+        # Any client copy was stripped in requestheaders: append, no search of the headers.
+        req = flow.request
+        req.headers.fields += ((_HEADER, envelope.sign(env, cfg.secret).encode("ascii")),)
+        providers = [p.json for p in outcome.results]  # shared, read-only
         flow.metadata[META] = _trace(info, uuid, outcome, providers, time.perf_counter() - started)
         if self.marks:
             hitlog.mark(flow, flow.metadata[META])
@@ -300,6 +299,7 @@ def _log_task_error(task: asyncio.Task[Any]) -> None:
         log.warning("background task failed: %r", task.exception())
 
 
+_HEADER = envelope.HEADER.encode()
 _EDGE_HEADERS = frozenset(h.lower().encode() for h in envelope.EDGE_HEADERS)
 _CLIENT_FORWARDED = frozenset({b"x-forwarded-proto", b"x-forwarded-host"})
 
@@ -326,6 +326,17 @@ def _rewrite_headers(flow: http.HTTPFlow, *, strip_edge: bool) -> None:
     if host:
         kept.append((b"X-Forwarded-Host", host.encode("utf-8", "replace")))
     req.headers.fields = tuple(kept)
+
+
+def _to_dcs(req: http.Request, dcs: tuple[str, str, int]) -> None:
+    """Send `req` to the DCS, keeping the Host header (and an HTTP/2 ``:authority``) the
+    client sent. Set through the data fields: the ``host`` and ``port`` setters each rewrite
+    the Host header, which would then have to be put back, on every DCS hit."""
+    scheme, host, port = dcs
+    data = req.data
+    data.scheme, data.host, data.port = scheme.encode(), host, port
+    if data.authority and not (req.is_http2 or req.is_http3):
+        data.authority = url.hostport(scheme, host, port).encode()  # absolute-form HTTP/1
 
 
 def _trace(

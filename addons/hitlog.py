@@ -37,6 +37,9 @@ def record_answer(trace: dict[str, Any], response: http.Response) -> None:
         trace["answer"] = answer
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+
+
 def hit_line(trace: dict[str, Any]) -> str:
     """The structured log line of one enriched hit (one JSON object)."""
     answer = trace.get("answer") or {}
@@ -54,7 +57,7 @@ def hit_line(trace: dict[str, Any]) -> str:
         "segments": answer.get("segments"),
         "errors": answer.get("errors"),
     }
-    return json.dumps(line, separators=(",", ":"))
+    return _encode(line)
 
 
 def emit(trace: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 Built by the addon, read by the Server-Timing header, the structured log line, the debugging
 view and the marks in the flow list. Keys: ``uuid``, ``uuid_source``, ``signals``, ``gdpr``,
 ``coppa``, ``deadline_ms``, ``enrich_ms``, ``edge_ms``, ``providers`` (envelope provider
-results as JSON) and, once the DCS answered, ``answer`` (uuid, traits, segments, dests, errors).
+results as JSON, ``ProviderResult.json``: shared between hits, so read-only) and, once the DCS
+answered, ``answer`` (uuid, traits, segments, dests, errors).
 """
 
 from __future__ import annotations

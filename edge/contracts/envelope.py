@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 HEADER = "X-Edge-Enrichment"
@@ -89,6 +89,7 @@ class ProviderResult:
     cache: str = "miss"  # miss | hit | stale | inflight | none
 
     def to_json(self) -> dict[str, Any]:
+        """A new dict (the caller may change it); ``json`` is the shared, read-only one."""
         return {
             "name": self.name,
             "dpid": self.dpid,
@@ -97,6 +98,17 @@ class ProviderResult:
             "cache": self.cache,
             "segments": [{"id": s.id, "status": s.status} for s in self.segments],
         }
+
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """``to_json()``, made once per result and shared: read it, never change it. (The edge
+        reuses the result of a cached answer on every hit that finds it.)"""
+        return self.to_json()
+
+    @cached_property
+    def json_text(self) -> str:
+        """``json`` as compact JSON text, made once per result."""
+        return _encode(self.json)
 
     @classmethod
     def from_json(cls, data: Any) -> ProviderResult:
@@ -142,30 +154,27 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(secret: bytes, signed: str) -> str:
-    return _b64(hmac.new(secret, signed.encode("ascii"), hashlib.sha256).digest())
+    return _b64(hmac.digest(secret, signed.encode("ascii"), "sha256"))
 
 
-def sign(
-    env: Envelope,
-    secret: bytes,
-    *,
-    now: float | None = None,
-    providers_json: list[dict[str, Any]] | None = None,
-) -> str:
-    """The header value carrying `env`, signed with `secret`. `providers_json`, when the
-    caller already has it, is ``[p.to_json() for p in env.providers]``."""
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+
+
+def payload_json(env: Envelope) -> str:
+    """The payload's compact JSON: what ``_encode`` makes of the payload dict, assembled from
+    each provider's ``json_text`` (made once per result, and a cached answer's result is
+    reused from hit to hit)."""
+    providers = ",".join([p.json_text for p in env.providers])
+    return (f'{{"uuid":{_encode(env.uuid)},"nonce":{_encode(env.nonce)},'
+            f'"deadline_ms":{int(env.deadline_ms)},"providers":[{providers}]}}')
+
+
+def sign(env: Envelope, secret: bytes, *, now: float | None = None) -> str:
+    """The header value carrying `env`, signed with `secret`."""
     if not secret:
         raise ValueError("the enrichment secret is empty")
     ts = int(time.time() if now is None else now)
-    body = {
-        "uuid": env.uuid,
-        "nonce": env.nonce,
-        "deadline_ms": env.deadline_ms,
-        "providers": providers_json
-        if providers_json is not None
-        else [p.to_json() for p in env.providers],
-    }
-    payload = _b64(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+    payload = _b64(payload_json(env).encode("utf-8"))
     signed = f"{VERSION}.{ts}.{payload}"
     return f"{signed}.{_mac(secret, signed)}"
 

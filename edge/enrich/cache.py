@@ -1,8 +1,9 @@
 """The answer cache: per (provider, visitor, consent fingerprint), bounded, with expiry.
 
-Keys are ``key(provider, uuid, fingerprint)``: a SHA-256 of the parts, so no raw visitor id
-is ever a key. Entries live in an ``lru.LRU`` of ``max_entries``; the least recently used
-entry is evicted (and counted) when it is full.
+Keys are ``key(provider, uuid, fingerprint)``: the provider's name and a SHA-256 of the
+visitor id and consent fingerprint (``visitor_key``, computed once per hit for all providers),
+so no raw visitor id is ever a key. Entries live in an ``lru.LRU`` of ``max_entries``; the
+least recently used entry is evicted (and counted) when it is full.
 
 Policy (``ttl_for``): a non-empty answer lives for the answer's own TTL (``ttl_s`` in the
 body, else ``Cache-Control: max-age``, both already folded into ``Answer.ttl_s``), else the
@@ -26,9 +27,19 @@ from edge.config import ProviderConfig
 from edge.contracts.provider_protocol import Answer
 
 
+def visitor_key(uuid: str, fingerprint: str) -> str:
+    """The visitor-and-consent part of every provider's key for one hit: a digest."""
+    return hashlib.sha256(f"{uuid}\x1f{fingerprint}".encode()).hexdigest()
+
+
+def provider_key(provider: str, visitor: str) -> str:
+    """The cache (and single-flight) key of `provider` for a ``visitor_key``."""
+    return f"{provider}\x1f{visitor}"
+
+
 def key(provider: str, uuid: str, fingerprint: str) -> str:
-    """The cache (and single-flight) key: a digest of the parts, never the raw id."""
-    return hashlib.sha256(f"{provider}\x1f{uuid}\x1f{fingerprint}".encode()).hexdigest()
+    """The cache (and single-flight) key: the provider and a digest, never the raw id."""
+    return provider_key(provider, visitor_key(uuid, fingerprint))
 
 
 def _visitor(uuid: str) -> str:
@@ -102,6 +113,14 @@ class Cache:
             else:
                 self.stats.misses += 1
         return result
+
+    def counted(self, hit: bool) -> None:
+        """Count one lookup made with ``count=False`` as a hit or a miss (for callers that
+        look twice and count once)."""
+        if hit:
+            self.stats.hits += 1
+        else:
+            self.stats.misses += 1
 
     def served_stale(self) -> None:
         """Count one stale answer served (the caller decides when a fallback is used)."""

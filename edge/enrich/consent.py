@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from edge.config import ProviderConfig
@@ -27,12 +28,14 @@ def allowed(provider: ProviderConfig, gdpr: int | None, consent: TCString | None
     return all(p in consent.purposes_consent for p in provider.tcf_purposes)
 
 
+@functools.lru_cache(maxsize=4096)  # one digest per consent string seen, not per hit
 def fingerprint(gdpr: int | None, consent_string: str | None) -> str:
     """A short digest of the consent inputs, so a consent change never reuses a cached answer."""
     text = f"{gdpr if gdpr is not None else '-'}|{consent_string or ''}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1024)  # TCString is immutable; a visitor's string repeats per hit
 def parse_or_none(consent_string: str | None) -> TCString | None:
     """The decoded string, or None when absent or malformed (malformed consent is no consent)."""
     if not consent_string:

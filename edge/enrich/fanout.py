@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import httpx
+import lru
 
 from edge.config import Config, ProviderConfig
 from edge.contracts.envelope import ProviderResult
@@ -116,6 +117,9 @@ class Enricher:
             config.edge.cache_entries, clock=clock, on_evict=self.metrics.evictions.inc
         )
         self._flight: SingleFlight[str, _CallResult] = SingleFlight()
+        self._hit_results: lru.LRU[int, tuple[Answer, _Provider, ProviderResult]] = lru.LRU(
+            max(1, config.edge.cache_entries)
+        )
         self._providers: dict[str, _Provider] = {}
         for p in config.providers:
             on_change = partial(self.metrics.set_breaker, p.name)
@@ -133,42 +137,52 @@ class Enricher:
     async def enrich(self, hit: Hit) -> Outcome:
         """Every provider's result for `hit`, within the deadline; never raises for providers."""
         start = self._clock()
-        loop = asyncio.get_running_loop()
         deadline_ms = self.config.edge.deadline_ms
-        deadline_at = loop.time() + deadline_ms / 1000
         tc = parse_or_none(hit.gdpr_consent) if hit.gdpr == 1 else None
-        fp = fingerprint(hit.gdpr, hit.gdpr_consent)
+        vk = cache_mod.visitor_key(hit.uuid, fingerprint(hit.gdpr, hit.gdpr_consent))
         results: dict[str, ProviderResult] = {}
         waiters: dict[str, tuple[asyncio.Task[ProviderResult], _Join]] = {}
         any_required = False
-        for p in self._providers.values():
-            left = deadline_at - loop.time()
-            plan = self._plan(p, hit, tc, fp, int(min(p.config.timeout_ms, left * 1000)))
+        loop: asyncio.AbstractEventLoop | None = None
+        deadline_at = 0.0
+        for name, p in self._providers.items():
+            plan: ProviderResult | _Join | None = self._cached(p, hit, tc, vk)
+            if plan is None:  # a call to start or to join: the clock matters from here
+                if loop is None:
+                    loop = asyncio.get_running_loop()
+                    deadline_at = loop.time() + deadline_ms / 1000
+                left = deadline_at - loop.time()
+                plan = self._plan(p, hit, cache_mod.provider_key(name, vk),
+                                  int(min(p.config.timeout_ms, left * 1000)))
             if isinstance(plan, ProviderResult):
-                results[p.config.name] = plan
+                results[name] = plan
                 gated = plan.status in _GATED
             else:
-                wait_s = min(p.config.timeout_ms / 1000, left)
+                assert loop is not None
+                wait_s = min(p.config.timeout_ms / 1000, deadline_at - loop.time())
                 task = loop.create_task(self._wait(p, plan, wait_s))
-                waiters[p.config.name] = (task, plan)
+                waiters[name] = (task, plan)
                 gated = False
             any_required = any_required or (p.config.required and not gated)
-        await self._join(waiters, any_required, deadline_at - loop.time())
-        for name, (task, join) in waiters.items():
-            results[name] = self._collect(self._providers[name], task, join, start)
+        if waiters:
+            assert loop is not None
+            await self._join(waiters, any_required, deadline_at - loop.time())
+            for name, (task, join) in waiters.items():
+                results[name] = self._collect(self._providers[name], task, join, start)
         ordered = tuple(results[name] for name in self._providers)
+        count = self.metrics.results.inc
         for r in ordered:
-            self.metrics.child(self.metrics.results, r.name, r.status, r.cache).inc()
+            count(r.name, r.status, r.cache)
         return Outcome(ordered, (self._clock() - start) * 1000, deadline_ms)
 
     def prefetch(self, hit: Hit) -> None:
         """Start the calls `hit` will need (no waiting), so a later enrich() finds them."""
         tc = parse_or_none(hit.gdpr_consent) if hit.gdpr == 1 else None
-        fp = fingerprint(hit.gdpr, hit.gdpr_consent)
+        vk = cache_mod.visitor_key(hit.uuid, fingerprint(hit.gdpr, hit.gdpr_consent))
         for p in self._providers.values():
             if self._gate(p, hit, tc) is not None:
                 continue
-            k = cache_mod.key(p.config.name, hit.uuid, fp)
+            k = cache_mod.provider_key(p.config.name, vk)
             look = self._cache.lookup(k, count=False)
             if look.fresh is not None or look.failing or self._flight.get(k) is not None:
                 continue
@@ -257,15 +271,34 @@ class Enricher:
             return "skipped_dpuuid"
         return None
 
-    def _plan(
-        self, p: _Provider, hit: Hit, tc: TCString | None, fp: str, deadline_ms: int
-    ) -> ProviderResult | _Join:
+    def _cached(
+        self, p: _Provider, hit: Hit, tc: TCString | None, vk: str
+    ) -> ProviderResult | None:
+        """The result of `p` that needs no call (gated, or a fresh cache entry), else None
+        (the lookup is counted once, here)."""
         skip = self._gate(p, hit, tc)
         if skip is not None:
             return self._result(p, skip, 0.0, cache="none")
-        k = cache_mod.key(p.config.name, hit.uuid, fp)
-        look = self._count(p, self._cache.lookup(k))
-        if look.fresh is not None:
+        look = self._cache.lookup(cache_mod.provider_key(p.config.name, vk), count=False)
+        if look.fresh is None:
+            return None
+        self._count(p, True)
+        # The result of a cached answer is the same on every hit that finds it: made once
+        # (with its JSON) and reused while the answer is cached. Keyed by the answer's id,
+        # which cannot be reused while the memo holds the answer itself.
+        memo = self._hit_results.get(id(look.fresh))
+        if memo is not None and memo[0] is look.fresh and memo[1] is p:
+            return memo[2]
+        result = self._answered(p, look.fresh, 0.0, "hit")
+        self._hit_results[id(look.fresh)] = (look.fresh, p, result)
+        return result
+
+    def _plan(self, p: _Provider, hit: Hit, k: str, deadline_ms: int) -> ProviderResult | _Join:
+        """For a provider `_cached` had no result for: join a call in flight, remember a
+        recent failure, respect the breaker, or start a call."""
+        look = self._cache.lookup(k, count=False)
+        self._count(p, look.failing or look.fresh is not None)
+        if look.fresh is not None:  # filled since _cached looked (nothing awaits in between)
             return self._answered(p, look.fresh, 0.0, "hit")
         task = self._flight.get(k)
         if task is not None:
@@ -276,14 +309,14 @@ class Enricher:
             return self._fallback(p, look.stale, "breaker_open", 0.0, "none")
         return _Join(self._start(p, k, hit, deadline_ms), False, look.stale)
 
-    def _count(self, p: _Provider, look: Lookup) -> Lookup:
-        hit = look.fresh is not None or look.failing
+    def _count(self, p: _Provider, hit: bool) -> None:
+        """One cache lookup of `p`: a hit (fresh or a remembered failure) or a miss."""
         if hit:
             p.stats.cache_hits += 1
         else:
             p.stats.cache_misses += 1
-        self.metrics.child(self.metrics.cache, p.config.name, "hit" if hit else "miss").inc()
-        return look
+        self._cache.counted(hit)
+        self.metrics.cache.inc(p.config.name, "hit" if hit else "miss")
 
     def _result(
         self, p: _Provider, status: str, ms: float, *, cache: str, answer: Answer | None = None
@@ -302,7 +335,7 @@ class Enricher:
         if stale is None:
             return self._result(p, status, ms, cache=cache)
         self._cache.served_stale()
-        self.metrics.child(self.metrics.cache, p.config.name, "stale").inc()
+        self.metrics.cache.inc(p.config.name, "stale")
         return self._answered(p, stale, ms, "stale")
 
     # -- calls -----------------------------------------------------------------------------
@@ -351,7 +384,7 @@ class Enricher:
             self._cache.put_error(k, uuid, p.config)
             outcome = "timeout" if isinstance(error, ProviderTimeout) else "error"
         p.stats.call(outcome, ms)
-        self.metrics.child(self.metrics.calls, p.config.name, outcome).inc()
+        self.metrics.calls.inc(p.config.name, outcome)
         self.metrics.child(self.metrics.latency, p.config.name).observe(ms / 1000)
 
     async def _wait(self, p: _Provider, join: _Join, wait_s: float) -> ProviderResult:

@@ -223,6 +223,30 @@ def test_host_header_kept_when_it_names_the_origin(config_file: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("version", "authority", "expected_authority"),
+    [
+        pytest.param("HTTP/1.1", "", "", id="h1-origin-form"),
+        pytest.param("HTTP/1.1", SITE, "dcs.test:8081", id="h1-absolute-form"),
+        pytest.param("HTTP/2.0", SITE, SITE, id="h2-authority-kept"),
+    ],
+)
+def test_dcs_hit_keeps_what_the_client_named(
+    config_file: Path, version: str, authority: str, expected_authority: str
+) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow("/event?c_a=1")
+        f.request.http_version = version
+        f.request.authority = authority
+        addon.requestheaders(f)
+        req = f.request
+        assert (req.scheme, req.host, req.port) == ("http", "dcs.test", 8081)
+        assert req.headers["Host"] == SITE and req.authority == expected_authority
+        assert req.url.startswith("http://dcs.test:8081/event?")
+
+    run(scenario, config_file)
+
+
+@pytest.mark.parametrize(
     ("prior", "tls", "xff", "proto"),
     [
         pytest.param(None, False, "127.0.0.1", "http", id="plain"),

@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge.contracts import envelope
 from edge.contracts.envelope import (
@@ -243,10 +245,34 @@ def test_provider_result_defaults_from_json() -> None:
     assert got == ProviderResult("a", 7, "empty", 0.0, (SegmentResult("5", 1),), "miss")
 
 
-def test_sign_with_the_callers_provider_json_is_the_same_envelope() -> None:
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_results = st.builds(
+    envelope.ProviderResult,
+    name=_text, dpid=st.integers(0, 10**6), status=st.sampled_from(sorted(envelope.STATUSES)),
+    ms=st.floats(0, 1e5, allow_nan=False), cache=st.sampled_from(["miss", "hit", "stale"]),
+    segments=st.lists(st.builds(envelope.SegmentResult, _text, st.integers(0, 1)),
+                      max_size=3).map(tuple),
+)
+
+
+@given(uuid=_text, nonce=_text, deadline_ms=st.integers(0, 10**5),
+       providers=st.lists(_results, max_size=4).map(tuple))
+def test_payload_text_is_the_json_of_the_payload(
+    uuid: str, nonce: str, deadline_ms: int, providers: tuple[envelope.ProviderResult, ...]
+) -> None:
+    """The payload assembled from each result's memoized text is exactly the compact JSON of
+    the payload as a dict, and reads back as the same envelope."""
+    env = envelope.Envelope(uuid, providers, deadline_ms=deadline_ms, nonce=nonce)
+    text = envelope.payload_json(env)
+    as_dict = {"uuid": uuid, "nonce": nonce, "deadline_ms": deadline_ms,
+               "providers": [p.to_json() for p in providers]}
+    assert text == json.dumps(as_dict, separators=(",", ":"))
+    assert json.loads(text) == as_dict
+
+
+def test_shared_json_is_made_once() -> None:
     result = envelope.ProviderResult("acme", 1001, "ok", 1.5, (envelope.SegmentResult("s"),))
-    env = envelope.Envelope(uuid="1" * 38, providers=(result,), nonce="00")
-    secret = b"0123456789abcdef0123"
-    assert envelope.sign(env, secret, now=100, providers_json=[result.to_json()]) == (
-        envelope.sign(env, secret, now=100)
-    )
+    assert result.json is result.json and result.json == result.to_json()
+    assert result.to_json() is not result.to_json()
+    assert result.json_text is result.json_text
+

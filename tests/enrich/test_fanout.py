@@ -453,3 +453,27 @@ def test_cached_shows_the_answers_without_counting_lookups() -> None:
         assert e.status()[0] == before  # not counted as cache hits or misses
 
     run(cfg, world, body)
+
+
+def test_a_cached_answer_gives_the_same_result_until_it_is_refreshed() -> None:
+    """Hits that find an answer cached share one result (and its JSON); a refreshed answer,
+    after the TTL, gives a new result with the new segments."""
+    world = World()
+    answers = iter(["first", "second"])
+    world.reply("a.test", lambda: answer(next(answers)))
+    cfg = config(provider("a", 1, ttl_s=60), deadline_ms=2000)
+    clock = FakeClock()
+
+    async def body(e: Enricher) -> list[Any]:
+        seen = [(await e.enrich(HIT)).results[0] for _ in range(3)]
+        clock.advance(61)
+        seen.append((await e.enrich(HIT)).results[0])  # expired: a new call
+        seen.append((await e.enrich(HIT)).results[0])
+        return seen
+
+    miss, hit1, hit2, refresh, hit3 = run(cfg, world, body, clock)
+    assert (miss.cache, hit1.cache, refresh.cache, hit3.cache) == ("miss", "hit", "miss", "hit")
+    assert hit1 is hit2 and hit1.json is hit2.json
+    assert [s.id for s in hit1.segments] == ["first"]
+    assert hit3 is not hit1 and [s.id for s in hit3.segments] == ["second"]
+    assert world.count("a.test") == 2
