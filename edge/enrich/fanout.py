@@ -111,6 +111,8 @@ class Enricher:
         self._clock = clock
         self._http = client
         self._owns_http = client is None
+        # provider calls go straight to the own client's transport (see edge/enrich/client.py)
+        self._transport: httpx.AsyncBaseTransport | None = None
         self.metrics = Metrics()
         self.registry = self.metrics.registry
         self._cache = Cache(
@@ -245,8 +247,9 @@ class Enricher:
                 keepalive_expiry=4.0,
             )
             # plain-http calls skip httpcore (a measured CPU cost); https goes through it
+            self._transport = LeanTransport(limits=limits)
             self._http = httpx.AsyncClient(
-                transport=LeanTransport(limits=limits),
+                transport=self._transport,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
             )
@@ -256,8 +259,9 @@ class Enricher:
         await self._flight.cancel_all()
         await self.identity.aclose()
         if self._owns_http and self._http is not None:
-            await self._http.aclose()
+            await self._http.aclose()  # closes its transport too
             self._http = None
+            self._transport = None
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -358,7 +362,9 @@ class Enricher:
         answer: Answer | None = None
         error: ProviderError | None = None
         try:
-            answer = await p.client.fetch(self.http, req, p.config.timeout_ms / 1000)
+            client = self.http  # made on first use, with its transport
+            sender = self._transport if self._transport is not None else client
+            answer = await p.client.fetch(sender, req, p.config.timeout_ms / 1000)
         except ProviderError as e:
             error = e
         except asyncio.CancelledError:

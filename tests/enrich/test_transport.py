@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from edge.config import ProviderConfig
-from edge.enrich import Enricher
+from edge.enrich import Enricher, Hit
 from edge.enrich.client import ProviderClient, ProviderFailed, ProviderRequest
 from edge.enrich.http1 import MalformedResponse, chunk_size, encode_request, framing, parse_head
 from edge.enrich.transport import LeanTransport
@@ -495,3 +495,32 @@ def test_the_enricher_client_uses_the_lean_transport() -> None:
         return isinstance(transport, LeanTransport)
 
     assert asyncio.run(main())
+
+
+def test_a_providers_cookie_never_rides_on_a_later_call() -> None:
+    """The Enricher's provider calls skip the client's cookie jar: a Set-Cookie from one
+    visitor's answer is not sent with the next visitor's call (and the calls still work)."""
+    doc = json.dumps({"segments": [{"id": "s1"}]}).encode()
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+              b"Set-Cookie: provider_id=visitor-one; Path=/\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(doc), doc))
+
+    async def main() -> tuple[list[str], list[bytes]]:
+        srv = Server(replying(answer))
+        url = await srv.start()
+        p = ProviderConfig(name="a", dpid=1, url=url + "/v1", timeout_ms=5000)
+        e = Enricher(config(p, deadline_ms=5000))
+        try:
+            statuses = []
+            for uuid in (UUID, UUID[:-1] + "7"):
+                out = await e.enrich(Hit(uuid=uuid, signals={}))
+                statuses.append(out.results[0].status)
+            return statuses, list(srv.requests)
+        finally:
+            await e.aclose()
+            await srv.stop()
+
+    statuses, requests = asyncio.run(main())
+    assert statuses == ["ok", "ok"] and len(requests) == 2
+    assert all(b"\r\ncookie:" not in r.lower() for r in requests)
+    assert all(b"\r\nuser-agent: audience-edge/" in r.lower() for r in requests)
