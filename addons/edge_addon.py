@@ -27,6 +27,7 @@ import httpx
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
+from prometheus_client import CollectorRegistry
 
 from addons import dcs_health, hitlog
 from edge import config as edge_config
@@ -34,6 +35,7 @@ from edge import routing, visitor
 from edge.contracts import envelope, ids
 from edge.enrich.fanout import Enricher, Hit, Outcome
 from edge.enrich.identity import Visitor
+from edge.enrich.metrics import EdgeMetrics, Exposition
 
 log = logging.getLogger("edge.proxy")
 
@@ -62,6 +64,7 @@ class EdgeAddon:
         self.hit_log: hitlog.HitLog | None = None  # None: through the logger (or off)
         self.hit_log_off = False
         self._flusher: asyncio.Task[None] | None = None
+        self.metrics = EdgeMetrics(lambda: self.health.up if self.health is not None else None)
 
     # -- options -------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class EdgeAddon:
         for enricher in self.enrichers.values():
             _spawn(_warm(enricher, enricher.config))
         if ctx.options.edge_admin and self.enricher is not None:
-            hitlog.serve_metrics(self.config.edge.admin, self.enricher.registry)
+            hitlog.serve_metrics(self.config.edge.admin, self.exposition())
         if self.hit_log is not None and self._flusher is None:
             self._flusher = _spawn(_flush_every(self))
 
@@ -132,6 +135,18 @@ class EdgeAddon:
         if self.hit_log is not None:
             self.hit_log.flush()
 
+    def exposition(self) -> CollectorRegistry:
+        """What the admin port serves: the edge's metrics and every tenant's (a ``tenant``
+        label on the latter when the config has tenants), read at scrape time, so a config
+        reload is reflected."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(Exposition(
+            self.metrics.registry,
+            lambda: [(name, e.registry) for name, e in self.enrichers.items()],
+            lambda: bool(self.config is not None and self.config.tenants),
+        ))
+        return registry
+
     # -- hooks ---------------------------------------------------------------------------
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -141,6 +156,7 @@ class EdgeAddon:
         req = flow.request
         route = routing.classify(req.path, cfg.edge.routes)
         flow.metadata["edge_route"] = route
+        self.metrics.requests.inc(route)
         tenant = cfg.tenant_for(req.host_header or req.host)
         flow.metadata["edge_tenant"] = tenant.name if tenant is not None else None
         _rewrite_headers(flow, strip_edge=route != "origin")
@@ -166,6 +182,7 @@ class EdgeAddon:
             return
         if self.health is not None and not self.health.up:
             flow.response = _fail_open(flow, cfg)
+            self.metrics.fail_open.inc(flow.metadata["edge_route"])
             flow.metadata[META] = {"degraded": "dcs_down"}
             flow.marked = ":no_entry:"
             flow.comment = "DCS down: answered by the edge (fail-open)"

@@ -175,7 +175,9 @@ class Enricher:
         count = self.metrics.results.inc
         for r in ordered:
             count(r.name, r.status, r.cache)
-        return Outcome(ordered, (self._clock() - start) * 1000, deadline_ms)
+        elapsed_s = self._clock() - start
+        self.metrics.enrich.observe(elapsed_s)
+        return Outcome(ordered, elapsed_s * 1000, deadline_ms)
 
     def prefetch(self, hit: Hit) -> None:
         """Start the calls `hit` will need (no waiting), so a later enrich() finds them."""

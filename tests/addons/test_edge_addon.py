@@ -537,3 +537,90 @@ def test_response_leaves_other_flows_alone(config_file: Path) -> None:
         assert "Server-Timing" not in f.response.headers
 
     run(scenario, config_file)
+
+
+# -- metrics on the admin port -----------------------------------------------------------------
+
+
+def _samples(registry: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the exposition, as served (text format, parsed back)."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text) for s in family.samples
+    }
+
+
+def test_metrics_count_requests_enrichment_and_fail_open(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        for path in (f"/event?d_uuid={UUID}&c_a=1", f"/event?d_uuid={UUID}&c_a=2", "/page.html"):
+            f = flow(path)
+            addon.requestheaders(f)
+            await addon.request(f)
+        before = _samples(addon.exposition())
+        assert before[("edge_requests_total", (("route", "event"),))] == 2
+        assert before[("edge_requests_total", (("route", "origin"),))] == 1
+        assert before[("edge_enrich_duration_seconds_count", ())] == 2
+        assert before[("edge_enrich_duration_seconds_bucket", (("le", "+Inf"),))] == 2
+        assert before[("edge_dcs_up", ())] == 1
+        assert before[("edge_provider_results_total",
+                       (("cache", "hit"), ("provider", "acme"), ("status", "ok")))] == 1
+        assert addon.health is not None
+        addon.health.mark_down("test")
+        f = flow(f"/event?d_uuid={UUID}&d_rtbd=json")
+        addon.requestheaders(f)
+        await addon.request(f)
+        after = _samples(addon.exposition())
+        assert after[("edge_fail_open_total", (("route", "event"),))] == 1
+        assert after[("edge_dcs_up", ())] == 0
+        assert not any(dict(labels).get("tenant") for _, labels in after)
+
+    run(scenario, config_file)
+
+
+def test_every_tenants_metrics_are_served_with_a_tenant_label(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(
+        '[[providers]]\nname = "acme"\ndpid = 1001\nurl = "http://acme.test/v1"\n'
+        "timeout_ms = 5000\n")
+    (tmp_path / "b.toml").write_text(
+        '[[providers]]\nname = "birch"\ndpid = 1002\nurl = "http://birch.test/v1"\n'
+        "timeout_ms = 5000\n")
+    main = tmp_path / "edge.toml"
+    main.write_text(CONFIG.split("[[providers]]")[0]
+                    + '[[tenants]]\nname = "a"\nhosts = ["a.test"]\norgid = "AAAA1111@AdobeOrg"\n'
+                    + 'config = "a.toml"\n'
+                    + '[[tenants]]\nname = "b"\nhosts = ["b.test"]\norgid = "BBBB2222@AdobeOrg"\n'
+                    + 'config = "b.toml"\n')
+    backends = Backends()
+
+    def answers(request: httpx.Request) -> httpx.Response:
+        if request.url.host in ("acme.test", "birch.test"):
+            return httpx.Response(200, json={"segments": [{"id": "s"}]})
+        return backends(request)
+
+    async def main_() -> None:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(answers))
+        addon = EdgeAddon(client_factory=lambda _cfg: client)
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, edge_config=str(main))
+            for host in ("a.test", "b.test", "b.test"):
+                f = flow(f"/event?d_uuid={UUID}")
+                f.request.headers["Host"] = host
+                addon.requestheaders(f)
+                await addon.request(f)
+            got = _samples(addon.exposition())
+            for e in addon.enrichers.values():
+                await e.aclose()
+        await client.aclose()
+        assert got[("edge_enrich_duration_seconds_count", (("tenant", "a"),))] == 1
+        assert got[("edge_enrich_duration_seconds_count", (("tenant", "b"),))] == 2
+        assert got[("edge_provider_results_total", (("cache", "miss"), ("provider", "acme"),
+                                                    ("status", "ok"), ("tenant", "a")))] == 1
+        assert got[("edge_provider_results_total", (("cache", "hit"), ("provider", "birch"),
+                                                    ("status", "ok"), ("tenant", "b")))] == 1
+        assert got[("edge_requests_total", (("route", "event"),))] == 3
+
+    asyncio.run(main_())

@@ -161,7 +161,9 @@ def test_internal_surface_is_not_reachable_through_the_edge(
     with stack.client() as c:
         assert c.get("/internal/visitor?uuid=" + _uuid(1)).status_code == 404
     metrics = httpx.get(f"{stack.url('admin')}/metrics", timeout=5.0)
-    assert metrics.status_code == 200 and "edge_" in metrics.text
+    assert metrics.status_code == 200
+    assert 'edge_requests_total{route="internal"} 1.0' in metrics.text
+    assert "edge_dcs_up 1.0" in metrics.text
 
 
 def test_dcs_down_gives_a_fast_well_formed_answer(stack_factory: Callable[..., LiveStack]) -> None:
