@@ -7,6 +7,8 @@
     edge.provider.disable <name>                 stop asking a provider
     edge.provider.enable <name>
     edge.replay <flows> <uuid> [gdpr_consent]    replay hits as another visitor / consent
+    edge.reload                                  read the config file again (what SIGHUP does
+                                                 to ``edge proxy``)
 
 Values that are documents (status, cache) are returned as JSON text. A command that cannot run
 raises ``CommandError`` with the reason (the edge is not configured, an unknown provider).
@@ -70,6 +72,18 @@ class EdgeCommands:
     def provider_enable(self, name: str) -> None:
         """Ask a disabled provider again."""
         _toggle(name, enable=True)
+
+    @command.command("edge.reload")
+    def reload(self) -> str:
+        """Read the config file again and switch to it (cache, metrics and breakers carry
+        over); an invalid file is reported and the running config stays."""
+        edge = ctx.master.addons.get("edgeaddon")
+        if edge is None:
+            raise exceptions.CommandError("the edge addon is not loaded")
+        try:
+            return str(edge.reload())
+        except ValueError as e:
+            raise exceptions.CommandError(f"not reloaded: {e}") from None
 
     @command.command("edge.replay")
     def replay(self, flows: Sequence[flow.Flow], uuid: str, gdpr_consent: str = "") -> int:

@@ -20,6 +20,7 @@ PROBE_TIMEOUT_S = 0.5
 
 class DcsHealth:
     def __init__(self, dcs_url: str) -> None:
+        self.dcs = dcs_url
         self.url = dcs_url.rstrip("/") + "/healthz"
         self.up = True
         self.since = time.time()

@@ -61,9 +61,11 @@ class EdgeAddon:
         self.health: dcs_health.DcsHealth | None = None
         self._dcs: tuple[str, str, int] = ("http", "127.0.0.1", 80)
         self._early: dict[str, asyncio.Task[Any]] = {}
+        self._clients: dict[str, httpx.AsyncClient] = {}  # made by client_factory, by tenant
         self.hit_log: hitlog.HitLog | None = None  # None: through the logger (or off)
         self.hit_log_off = False
         self._flusher: asyncio.Task[None] | None = None
+        self._running = False  # the running hook has run: background tasks may start
         self.metrics = EdgeMetrics(lambda: self.health.up if self.health is not None else None)
 
     # -- options -------------------------------------------------------------------------
@@ -99,10 +101,13 @@ class EdgeAddon:
     def _install(self, cfg: edge_config.Config) -> None:
         from urllib.parse import urlsplit
 
-        old = list(self.enrichers.values())
+        old, old_clients = self.enrichers, self._clients
         factory = self.client_factory
+        self._clients = (
+            {t.name: factory(t.config) for t in cfg.all_tenants()} if factory is not None else {}
+        )
         self.enrichers = {
-            t.name: Enricher(t.config, client=factory(t.config) if factory is not None else None)
+            t.name: Enricher(t.config, client=self._clients.get(t.name), previous=old.get(t.name))
             for t in cfg.all_tenants()
         }
         self.enricher = next(iter(self.enrichers.values()))
@@ -110,11 +115,35 @@ class EdgeAddon:
         dcs = urlsplit(cfg.edge.dcs)
         port = dcs.port or (443 if dcs.scheme == "https" else 80)
         self._dcs = (dcs.scheme, dcs.hostname or "127.0.0.1", port)
-        self.health = dcs_health.DcsHealth(cfg.edge.dcs)
-        for enricher in old:
-            _spawn(enricher.aclose())
+        if self.health is None or self.health.dcs != cfg.edge.dcs:
+            if self.health is not None:
+                self.health.stop()
+            self.health = dcs_health.DcsHealth(cfg.edge.dcs)
+            if self._running:
+                self.health.start()
+        kept = [id(c) for c in self._clients.values()]  # a factory may hand out one client
+        for name, enricher in old.items():
+            # hits in flight finish on the enricher they started with
+            client = old_clients.get(name)
+            done = client if client is not None and id(client) not in kept else None
+            _spawn(_retire(enricher, done, wait=self._running))
+
+    def reload(self) -> str:
+        """Read the config file again and switch to it. New hits use the new config; hits in
+        flight finish on the old one. Cached answers, metrics and the provider client carry
+        over (and, for providers that keep their name, breaker, stats and disabled state).
+        ``ValueError`` (with the reason) when the file is no longer valid: the running
+        config stays."""
+        path = ctx.options.edge_config
+        if not path:
+            raise ValueError("no edge_config to reload")
+        cfg = edge_config.load(path)  # ConfigError (a ValueError) leaves everything as it was
+        self._install(cfg)
+        names = ", ".join(t.name for t in cfg.tenants) or "no tenants"
+        return f"reloaded {path}: {len(cfg.providers)} providers, {names}"
 
     def running(self) -> None:
+        self._running = True
         if self.config is None:
             return
         if self.health is not None:
@@ -127,6 +156,7 @@ class EdgeAddon:
             self._flusher = _spawn(_flush_every(self))
 
     def done(self) -> None:
+        self._running = False
         if self.health is not None:
             self.health.stop()
         if self._flusher is not None:
@@ -284,6 +314,14 @@ async def _warm(enricher: Enricher, cfg: edge_config.Config) -> None:
             log.info("warm-up of %s: %s", url, e)
 
     await asyncio.gather(*(touch(u) for u in urls))
+
+
+async def _retire(enricher: Enricher, client: httpx.AsyncClient | None, *, wait: bool) -> None:
+    """Close an Enricher a reload replaced (after its calls in flight, when running) and the
+    client a client_factory made for it."""
+    await (enricher.retire() if wait else enricher.aclose())
+    if client is not None:
+        await client.aclose()
 
 
 async def _flush_every(addon: EdgeAddon) -> None:

@@ -4,8 +4,9 @@ A mitmproxy Master with only the core addons this job needs (the field-measured 
 default ~36-addon chain is about half the throughput) plus the edge's own, and safe defaults for
 a public edge: ``connection_strategy=lazy`` (a down DCS does not kill client connections),
 ``keep_host_header``, HTTP/1.1 towards clients (no h2->h1 per-request upstream connections), a
-body size limit, and a graceful drain on SIGTERM/SIGINT. ``Block`` is not loaded, so
-``block_global`` does not turn public clients away.
+body size limit, a graceful drain on SIGTERM/SIGINT and a config reload on SIGHUP (see
+``EdgeAddon.reload``; a bad file is reported and the running config stays). ``Block`` is not
+loaded, so ``block_global`` does not turn public clients away.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from addons.dispatch import TableAddonManager
 from addons.drain import Drain
 from addons.edge_addon import EdgeAddon
 from edge import config as edge_config
+
+log = logging.getLogger("edge.proxy")
 
 
 class _Ready:
@@ -70,9 +73,10 @@ async def serve(
     master = Master(opts)
     master.addons = TableAddonManager(master)  # hook dispatch from a table
     drain = Drain()
+    edge = EdgeAddon(marks=False)
     master.addons.add(
         core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
-        disable_h2c.DisableH2C(), EdgeAddon(marks=False), drain, *(extra or []), _Ready(master),
+        disable_h2c.DisableH2C(), edge, drain, *(extra or []), _Ready(master),
     )
     try:
         opts.update(**build_options(cfg, path, args))
@@ -82,8 +86,18 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: loop.create_task(drain.begin()))
+    loop.add_signal_handler(signal.SIGHUP, lambda: reload(edge))
     await master.run()
     return 0
+
+
+def reload(edge: EdgeAddon) -> None:
+    """SIGHUP: read the config file again; a bad file is logged and the running config
+    stays."""
+    try:
+        print(f"edge: {edge.reload()}", flush=True)
+    except ValueError as e:
+        log.error("config not reloaded: %s", e)
 
 
 def setup_logging(verbose: bool) -> None:

@@ -96,6 +96,10 @@ class Cache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def resize(self, max_entries: int) -> None:
+        """A new bound; shrinking evicts the least recently used entries (counted)."""
+        self._entries.set_size(max(1, max_entries))
+
     def lookup(self, k: str, *, count: bool = True) -> Lookup:
         """The state for key `k`; counts a hit (fresh or failing) or a miss when `count`."""
         entry = self._entries.get(k)

@@ -106,29 +106,54 @@ class Enricher:
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        previous: Enricher | None = None,
     ) -> None:
+        """`previous`: the Enricher this one replaces after a config reload. Its cache (resized
+        to the new ``cache_entries``), its metrics, its own client and, for providers that
+        keep their name, their breaker (when its settings are unchanged), stats and disabled
+        state carry over; ``previous.retire()`` then lets it finish what it has in flight."""
         self.config = config
         self._clock = clock
         self._http = client
         self._owns_http = client is None
         # provider calls go straight to the own client's transport (see edge/enrich/client.py)
         self._transport: httpx.AsyncBaseTransport | None = None
-        self.metrics = Metrics()
+        self.metrics: Metrics
+        self._cache: Cache
+        if previous is not None:
+            self.metrics = previous.metrics
+            self._cache = previous._cache
+            self._cache.resize(config.edge.cache_entries)
+            if client is None and previous._owns_http and previous._http is not None:
+                self._http, self._transport = previous._http, previous._transport
+                previous._owns_http = False  # handed over: retiring it leaves the client open
+        else:
+            self.metrics = Metrics()
+            self._cache = Cache(
+                config.edge.cache_entries, clock=clock, on_evict=self.metrics.evictions.inc
+            )
         self.registry = self.metrics.registry
-        self._cache = Cache(
-            config.edge.cache_entries, clock=clock, on_evict=self.metrics.evictions.inc
-        )
         self._flight: SingleFlight[str, _CallResult] = SingleFlight()
         self._hit_results: lru.LRU[int, tuple[Answer, _Provider, ProviderResult]] = lru.LRU(
             max(1, config.edge.cache_entries)
         )
         self._providers: dict[str, _Provider] = {}
+        old = previous._providers if previous is not None else {}
         for p in config.providers:
-            on_change = partial(self.metrics.set_breaker, p.name)
-            breaker = Breaker(p.breaker, clock=clock, on_change=on_change)
-            self._providers[p.name] = _Provider(p, ProviderClient(p), breaker)
-            self.metrics.set_breaker(p.name, "closed")
-        self._disabled: set[str] = set()
+            was = old.get(p.name)
+            if was is not None and was.config.breaker == p.breaker:
+                breaker = was.breaker
+            else:
+                on_change = partial(self.metrics.set_breaker, p.name)
+                breaker = Breaker(p.breaker, clock=clock, on_change=on_change)
+                self.metrics.set_breaker(p.name, "closed")
+            stats = was.stats if was is not None else ProviderStats()
+            self._providers[p.name] = _Provider(p, ProviderClient(p), breaker, stats)
+        for name in old.keys() - self._providers.keys():
+            self.metrics.forget_provider(name)
+        self._disabled: set[str] = (
+            previous._disabled & self._providers.keys() if previous is not None else set()
+        )
         self.identity = VisitorLookup(
             config.edge.dcs, config.secret, ttl_s=config.edge.dpuuid_cache_s, clock=clock,
             tenant=config.tenant,
@@ -256,6 +281,13 @@ class Enricher:
                 follow_redirects=False,
             )
         return self._http
+
+    async def retire(self) -> None:
+        """After a reload: let the calls in flight finish (each is bounded by its provider's
+        timeout; their answers fill the shared cache), then close."""
+        longest = max((p.config.timeout_ms for p in self._providers.values()), default=0)
+        await asyncio.sleep(longest / 1000 + 0.1)
+        await self.aclose()
 
     async def aclose(self) -> None:
         await self._flight.cancel_all()

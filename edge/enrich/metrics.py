@@ -215,6 +215,13 @@ class Metrics:
     def set_breaker(self, provider: str, state: str) -> None:
         self.breaker.labels(provider).set(BREAKER_VALUES[state])
 
+    def forget_provider(self, provider: str) -> None:
+        """A provider a reload removed: its breaker gauge goes (its counters stay, as history)."""
+        try:
+            self.breaker.remove(provider)
+        except KeyError:
+            pass
+
 
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:

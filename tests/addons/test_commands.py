@@ -163,3 +163,22 @@ def test_replay_rewrites_a_form_body_that_carries_the_id() -> None:
     copy = run(body)
     assert copy.request.urlencoded_form["d_uuid"] == OTHER
     assert copy.request.urlencoded_form["c_a"] == "1"
+
+
+def test_reload_reports_what_it_loaded_or_why_not(tmp_path: Path) -> None:
+    copy = tmp_path / "edge.toml"
+    copy.write_text(DEMO.read_text())
+
+    async def body(tctx, edge, cmds, view, playback):  # type: ignore[no-untyped-def]
+        tctx.configure(edge, edge_config=str(copy))
+        await edge.enricher.enrich(Hit(UUID, {}))
+        done = tctx.command(cmds.reload)
+        cached = json.loads(cmds.cache_inspect(UUID))
+        copy.write_text(DEMO.read_text() + "\n[nonsense]\n")
+        with pytest.raises(exceptions.CommandError, match="not reloaded: nonsense"):
+            tctx.command(cmds.reload)
+        return done, cached
+
+    done, cached = run(body)
+    assert done == f"reloaded {copy}: 3 providers, no tenants"
+    assert cached["providers"]["acme"]["fresh"] == ["sports"]  # the cache carried over

@@ -624,3 +624,45 @@ def test_every_tenants_metrics_are_served_with_a_tenant_label(tmp_path: Path) ->
         assert got[("edge_requests_total", (("route", "event"),))] == 3
 
     asyncio.run(main_())
+
+
+# -- reload ----------------------------------------------------------------------------------
+
+
+def test_reload_keeps_cached_answers_and_asks_new_providers(config_file: Path) -> None:
+    birch = '\n[[providers]]\nname = "birch"\ndpid = 1002\nurl = "http://acme.test/v2"\n'
+
+    async def scenario(addon: EdgeAddon, backends: Backends) -> None:
+        async def hit() -> dict[str, tuple[str, str]]:
+            f = flow(f"/event?d_uuid={UUID}")
+            addon.requestheaders(f)
+            await addon.request(f)
+            return {p["name"]: (p["status"], p["cache"]) for p in f.metadata[META]["providers"]}
+
+        assert await hit() == {"acme": ("ok", "miss")}
+        old = addon.enricher
+        config_file.write_text(CONFIG + birch, encoding="utf-8")
+        assert addon.reload().startswith(f"reloaded {config_file}: 2 providers")
+        assert addon.enricher is not old and addon.config is not None
+        assert await hit() == {"acme": ("ok", "hit"), "birch": ("ok", "miss")}
+        assert [c["dpid"] for c in backends.provider_calls()] == [1001, 1002]
+
+    run(scenario, config_file)
+
+
+def test_reload_of_a_broken_file_keeps_the_running_config(config_file: Path) -> None:
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        before, enricher = addon.config, addon.enricher
+        config_file.write_text(CONFIG + "\n[edge]\ndeadline_ms = 1\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="edge"):
+            addon.reload()
+        config_file.write_text(CONFIG.replace("deadline_ms = 5000", "deadline_ms = 0"))
+        with pytest.raises(ValueError, match="deadline_ms"):
+            addon.reload()
+        assert addon.config is before and addon.enricher is enricher
+        f = flow(f"/event?d_uuid={UUID}")
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert f.metadata[META]["providers"][0]["status"] == "ok"
+
+    run(scenario, config_file)

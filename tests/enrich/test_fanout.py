@@ -477,3 +477,33 @@ def test_a_cached_answer_gives_the_same_result_until_it_is_refreshed() -> None:
     assert [s.id for s in hit1.segments] == ["first"]
     assert hit3 is not hit1 and [s.id for s in hit3.segments] == ["second"]
     assert world.count("a.test") == 2
+
+
+def test_a_reloaded_enricher_carries_breakers_stats_disabled_and_cache() -> None:
+    world = World()
+    world.reply("a.test", lambda: httpx.Response(503))
+    world.reply("b.test", lambda: answer("b"))
+    tight = BreakerConfig(failures=1, window_s=60, open_s=60)
+    cfg = config(provider("a", 1, breaker=tight, error_ttl_s=0, stale_if_error_s=0),
+                 provider("b", 2), provider("c", 3), deadline_ms=2000)
+
+    async def body(e: Enricher) -> tuple[Any, ...]:
+        await e.enrich(HIT)  # a fails (breaker opens), b answers (cached)
+        e.disable("c")
+        same = Enricher(cfg, client=world.client(), previous=e)
+        kept = by_name(await same.enrich(HIT))
+        other_breaker = replace(cfg, providers=(
+            provider("a", 1, error_ttl_s=0, stale_if_error_s=0), provider("b", 2)))
+        changed = Enricher(other_breaker, client=world.client(), previous=same)
+        after = await changed.enrich(HIT)
+        state = changed.registry.get_sample_value
+        return (kept, {r.name: r.status for r in after.results}, changed.status(),
+                state("edge_provider_breaker_state", {"provider": "c"}), world.count("b.test"))
+
+    kept, after, status, c_gauge, b_calls = run(cfg, world, body)
+    assert (kept["a"].status, kept["b"].cache, kept["c"].status) == (
+        "breaker_open", "hit", "disabled")
+    assert after == {"a": "error", "b": "ok"}  # new breaker settings: a closed breaker, asked
+    assert status[1]["calls"] == 1 and status[1]["ok"] == 1  # b's stats carried over
+    assert c_gauge is None  # c is gone from the config: its breaker gauge too
+    assert b_calls == 1

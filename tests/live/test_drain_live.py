@@ -35,3 +35,36 @@ def test_sigterm_lets_in_flight_hits_finish(stack_factory: Callable[..., LiveSta
     assert edge.proc.wait(timeout=30) == 0
     with pytest.raises(httpx.ConnectError):  # and nothing new is accepted
         httpx.get(f"{stack.edge_url}/event?d_rtbd=json", timeout=2)
+
+
+def test_sighup_reloads_the_config_and_keeps_the_cache(
+    stack_factory: Callable[..., LiveStack],
+) -> None:
+    stack = stack_factory(generous)
+    edge = stack.stack.service("edge")
+    assert edge.proc is not None
+    hit = f"/event?d_rtbd=json&c_page=home&d_uuid={7:038d}"
+
+    def timing() -> str:
+        with stack.client() as c:
+            r = c.get(hit)
+        assert r.status_code == 200
+        return r.headers["server-timing"]
+
+    first = timing()
+    assert 'desc="deadline 3000ms"' in first and "ok/miss" in first
+    text = stack.config_path.read_text()
+    stack.config_path.write_text(text.replace("deadline_ms = 3000", "deadline_ms = 2999"))
+    edge.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while 'desc="deadline 2999ms"' not in (after := timing()):
+        assert time.monotonic() < deadline, after
+        time.sleep(0.1)
+    # the answers cached before the reload are still there: no provider asked again
+    assert "/miss" not in after and after.count("ok/hit") == 3
+    # a broken file is refused: the edge keeps serving with the config it has
+    stack.config_path.write_text(text.replace("deadline_ms = 3000", "deadline_ms = -5"))
+    edge.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert edge.proc.poll() is None
+    assert 'desc="deadline 2999ms"' in timing()
