@@ -26,9 +26,19 @@ def test_sigterm_lets_in_flight_hits_finish(stack_factory: Callable[..., LiveSta
         with stack.client() as c:
             return c.get(f"/event?d_rtbd=json&c_page=home&d_uuid={n:038d}").status_code
 
+    def seen() -> float:
+        """Event hits the edge has received so far (its admin port)."""
+        text = httpx.get(f"{stack.url('admin')}/metrics", timeout=5.0).text
+        line = next((x for x in text.splitlines()
+                     if x.startswith('edge_requests_total{route="event"}')), "x 0")
+        return float(line.split()[-1])
+
     with concurrent.futures.ThreadPoolExecutor(5) as pool:
         futures = [pool.submit(hit, n + 1) for n in range(5)]
-        time.sleep(0.4)
+        deadline = time.monotonic() + 20
+        while seen() < 5:  # all five received, and in the fan-out for a second
+            assert time.monotonic() < deadline, "the hits did not reach the edge"
+            time.sleep(0.02)
         edge.proc.send_signal(signal.SIGTERM)
         codes = [f.result(timeout=30) for f in futures]
     assert codes == [200] * 5, "every hit in flight got its answer"
