@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from edge import redis_url
 from edge._config_types import (
     AdapterConfig,
     BreakerConfig,
@@ -59,7 +60,7 @@ def _unique(values: list[Any], table: str, key: str) -> None:
 def edge_table(t: Any) -> EdgeConfig:
     r = Reader(t, "edge", frozenset(
         {"listen", "origin", "dcs", "admin", "deadline_ms", "cache_entries", "body_size_limit",
-         "dpuuid_cache_s", "routes", "certs"}))
+         "dpuuid_cache_s", "routes", "certs", "shared_cache", "shared_cache_timeout_ms"}))
     d = EdgeConfig()
     route_keys = frozenset({"event", "iframe", "tag", "dcs"})
     rr = Reader(r.get("routes", dict, {}), "edge.routes", route_keys)
@@ -77,7 +78,20 @@ def edge_table(t: Any) -> EdgeConfig:
         dpuuid_cache_s=r.positive("dpuuid_cache_s", d.dpuuid_cache_s, zero=True),
         routes=routes,
         certs=r.strings("certs", ()) or (),
+        shared_cache=_shared_cache(r),
+        shared_cache_timeout_ms=r.positive("shared_cache_timeout_ms", d.shared_cache_timeout_ms),
     )
+
+
+def _shared_cache(r: Reader) -> str | None:
+    url: str | None = r.get("shared_cache", str, None)
+    if url is None:
+        return None
+    try:
+        redis_url.split(url, "")
+    except ValueError as e:
+        raise ConfigError(f"{r.key('shared_cache')}: {e}") from None
+    return url
 
 
 def _paths(r: Reader, key: str, default: tuple[str, ...]) -> tuple[str, ...]:

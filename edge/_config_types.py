@@ -80,6 +80,8 @@ class EdgeConfig:
     cache_entries: int = 100_000
     body_size_limit: str = "64k"
     dpuuid_cache_s: int = 300
+    shared_cache: str | None = None  # redis:// URL of the answer cache shared by edge processes
+    shared_cache_timeout_ms: int = 20
     routes: Routes = field(default_factory=Routes)
     certs: tuple[str, ...] = ()  # mitmproxy --certs specs: [domain=]path.pem
 

@@ -48,6 +48,7 @@ from edge.enrich.client import (
 from edge.enrich.consent import TCString, allowed, fingerprint, parse_or_none
 from edge.enrich.identity import Visitor, VisitorLookup, budget_s
 from edge.enrich.metrics import Metrics, ProviderStats
+from edge.enrich.shared import SharedCache
 from edge.enrich.singleflight import SingleFlight
 from edge.enrich.transport import LeanTransport
 
@@ -80,6 +81,7 @@ class _CallResult:
     answer: Answer | None
     error: ProviderError | None
     ms: float
+    shared: bool = False  # the answer came from the shared cache, not the provider
 
 
 @dataclass
@@ -158,6 +160,23 @@ class Enricher:
             config.edge.dcs, config.secret, ttl_s=config.edge.dpuuid_cache_s, clock=clock,
             tenant=config.tenant,
         )
+        self._shared = self._shared_cache(config, clock, previous)
+
+    def _shared_cache(
+        self, config: Config, clock: Callable[[], float], previous: Enricher | None
+    ) -> SharedCache | None:
+        """The shared answer cache of ``edge.shared_cache`` (the previous Enricher's, when a
+        reload kept its settings), or None."""
+        url = config.edge.shared_cache
+        if url is None:
+            return None
+        timeout_s = config.edge.shared_cache_timeout_ms / 1000
+        was = previous._shared if previous is not None else None
+        if was is not None and was.settings == (url, config.tenant, timeout_s):
+            previous._shared = None  # type: ignore[union-attr]  # handed over: not closed there
+            return was
+        return SharedCache(url, tenant=config.tenant, timeout_s=timeout_s, clock=clock,
+                           on_result=self.metrics.shared.inc)
 
     # -- public surface --------------------------------------------------------------------
 
@@ -292,6 +311,9 @@ class Enricher:
     async def aclose(self) -> None:
         await self._flight.cancel_all()
         await self.identity.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
+            self._shared = None
         if self._owns_http and self._http is not None:
             await self._http.aclose()  # closes its transport too
             self._http = None
@@ -393,12 +415,19 @@ class Enricher:
     async def _call(self, p: _Provider, k: str, uuid: str, req: ProviderRequest) -> _CallResult:
         """The shared call: bounded by the provider's own timeout; records its outcome."""
         t0 = self._clock()
+        timeout_s = p.config.timeout_ms / 1000
+        if self._shared is not None:
+            found = await self._shared.get(p.config.name, k, timeout_s)
+            if found is not None:  # another edge process (or this one) asked recently
+                self._cache.put(k, uuid, found[0], p.config)  # for what is left of its TTL
+                return _CallResult(found[0], None, (self._clock() - t0) * 1000, shared=True)
+            timeout_s = max(0.001, timeout_s - (self._clock() - t0))
         answer: Answer | None = None
         error: ProviderError | None = None
         try:
             client = self.http  # made on first use, with its transport
             sender = self._transport if self._transport is not None else client
-            answer = await p.client.fetch(sender, req, p.config.timeout_ms / 1000)
+            answer = await p.client.fetch(sender, req, timeout_s)
         except ProviderError as e:
             error = e
         except asyncio.CancelledError:
@@ -418,6 +447,8 @@ class Enricher:
         if answer is not None:
             p.breaker.success()
             self._cache.put(k, uuid, answer, p.config)
+            if self._shared is not None:
+                self._shared.put(p.config.name, k, answer, cache_mod.ttl_for(answer, p.config))
             outcome = "empty" if answer.empty else "ok"
         else:
             p.breaker.failure()
@@ -436,7 +467,7 @@ class Enricher:
             return self._fallback(p, join.stale, "timeout", (self._clock() - t0) * 1000, cache)
         ms = (self._clock() - t0) * 1000
         if res.answer is not None:
-            return self._answered(p, res.answer, ms, cache)
+            return self._answered(p, res.answer, ms, "shared" if res.shared else cache)
         status = "timeout" if isinstance(res.error, ProviderTimeout) else "error"
         return self._fallback(p, join.stale, status, ms, cache)
 

@@ -10,6 +10,7 @@ Prometheus (all in ``Metrics.registry``, so each Enricher, and each test, is iso
 - ``edge_cache_evictions_total``: entries evicted from the full cache.
 - ``edge_provider_breaker_state{provider}``: 0 closed, 1 half-open, 2 open.
 - ``edge_enrich_duration_seconds``: the fan-out's time per event hit (a histogram).
+- ``edge_shared_cache_total{provider, result}``: shared cache lookups and writes.
 
 ``EdgeMetrics`` (one per edge, whatever the tenants): ``edge_requests_total{route}``,
 ``edge_fail_open_total{route}`` and ``edge_dcs_up``. ``Exposition`` is what the admin port
@@ -189,6 +190,11 @@ class Metrics:
         )
         self.cache = HotCounter(
             "edge_provider_cache", "Cache lookups, by result.", ("provider", "result"), r,
+        )
+        self.shared = HotCounter(
+            "edge_shared_cache", "Shared cache (edge.shared_cache) lookups and writes, by "
+            "result: hit, miss, error, skipped (off after an error), dropped (too many writes).",
+            ("provider", "result"), r,
         )
         self.enrich = HotHistogram(
             "edge_enrich_duration_seconds",

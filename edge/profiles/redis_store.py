@@ -32,11 +32,12 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import redis
 from redis.client import Pipeline
 
+from edge import redis_url
 from edge.profiles.base import (
     GLOBAL,
     InvalidStoreURL,
@@ -88,14 +89,10 @@ def _glob_escape(text: str) -> str:
 
 def split_url(url: str) -> tuple[str, str]:
     """Split ``redis://host:port/db?prefix=p`` into the client URL and the key prefix."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefixes = [value for name, value in query if name == "prefix"]
-    rest = [(name, value) for name, value in query if name != "prefix"]
-    if len(prefixes) > 1:
-        raise InvalidStoreURL(f"redis store URL gives prefix more than once: {url!r}")
-    prefix = prefixes[0] if prefixes else DEFAULT_PREFIX
-    return urlunsplit(parts._replace(query=urlencode(rest))), prefix
+    try:
+        return redis_url.split(url, DEFAULT_PREFIX)
+    except ValueError as e:
+        raise InvalidStoreURL(f"redis store URL: {e}") from None
 
 
 class RedisStore:
