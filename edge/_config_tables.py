@@ -128,8 +128,15 @@ _PROVIDER_KEYS = frozenset(
     {"name", "dpid", "url", "timeout_ms", "required", "needs_dpuuid", "signals", "tcf_vendor",
      "tcf_purposes", "secret", "secret_env", "token", "token_env", "ttl_s", "negative_ttl_s",
      "error_ttl_s", "stale_if_error_s", "max_segments", "max_body_bytes", "breaker", "adapter",
-     "sync_url"}
+     "sync_url", "retries"}
 )
+
+
+def _retries(r: Reader) -> int:
+    n = r.positive("retries", 0, zero=True)
+    if n > 3:
+        raise ConfigError(f"{r.key('retries')}: at most 3 (each try must fit in timeout_ms)")
+    return n
 
 
 def _provider(t: Any, path: str, env: Mapping[str, str]) -> ProviderConfig:
@@ -147,6 +154,7 @@ def _provider(t: Any, path: str, env: Mapping[str, str]) -> ProviderConfig:
         dpid=r.positive("dpid", 0) if "dpid" in t else r.get("dpid", int, required=True),
         url=r.url("url", required=adapter is None),
         timeout_ms=r.positive("timeout_ms", d.timeout_ms),
+        retries=_retries(r),
         required=r.get("required", bool, False),
         needs_dpuuid=r.get("needs_dpuuid", bool, False),
         signals=r.strings("signals", None),

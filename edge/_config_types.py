@@ -41,6 +41,7 @@ class ProviderConfig:
     dpid: int
     url: str
     timeout_ms: int = 80
+    retries: int = 0  # more tries after a network error or 502/503/504, within timeout_ms
     required: bool = False
     needs_dpuuid: bool = False
     signals: tuple[str, ...] | None = None  # allowed signal keys; None = all but p_

@@ -21,7 +21,8 @@ Errors (every httpx exception is translated here):
 - ``ProviderError``: base class.
   - ``ProviderTimeout``: no complete answer within the timeout (connect, read, pool or total).
   - ``ProviderFailed``: anything else: network errors, an HTTP status other than 200/204,
-    a body over the limit, not JSON, or not of the expected shape.
+    a body over the limit, not JSON, or not of the expected shape. ``retryable`` is true for
+    network errors and 502/503/504: what the Enricher retries (``retries``).
 Constructing a client with a bad adapter template raises ``AdapterTemplateError(ValueError)``.
 
 The ``httpx`` and ``httpcore`` loggers are set to WARNING on import: when the edge runs under
@@ -54,6 +55,7 @@ for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 USER_AGENT = f"audience-edge/{edge.__version__}"
+_RETRYABLE_STATUS = frozenset({502, 503, 504})
 _PLACEHOLDER = re.compile(r"\{(uuid|dpuuid|dpid|signal:[A-Za-z0-9_.\-]+)\}")
 
 
@@ -66,7 +68,11 @@ class ProviderTimeout(ProviderError):
 
 
 class ProviderFailed(ProviderError):
-    pass
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        # worth one more try: the connection failed, or the provider said 502/503/504 (a
+        # wrong answer, a 4xx or a 500 would only come again)
+        self.retryable = retryable
 
 
 class AdapterTemplateError(ValueError):
@@ -141,8 +147,13 @@ class ProviderClient:
         except (TimeoutError, httpx.TimeoutException):
             msg = f"{self.config.name}: no answer within {timeout_s:.3f} s"
             raise ProviderTimeout(msg) from None
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError) as e:
+        except (httpx.TransportError, OSError) as e:  # connect, reset, malformed response
+            raise ProviderFailed(f"{self.config.name}: {type(e).__name__}: {e}",
+                                 retryable=True) from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
             raise ProviderFailed(f"{self.config.name}: {type(e).__name__}: {e}") from None
+        if status in _RETRYABLE_STATUS:
+            raise ProviderFailed(f"{self.config.name}: HTTP {status}", retryable=True)
         try:
             if self._adapter is None:
                 return proto.parse_answer(

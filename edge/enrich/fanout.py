@@ -54,6 +54,8 @@ from edge.enrich.transport import LeanTransport
 
 log = logging.getLogger(__name__)
 
+# A retry needs at least this much of the provider's timeout left to be worth starting.
+_MIN_TRY_S = 0.002
 # Statuses of providers not asked at all for a hit: they do not count as required.
 _GATED = frozenset({"disabled", "skipped_consent", "skipped_dpuuid"})
 
@@ -427,7 +429,16 @@ class Enricher:
         try:
             client = self.http  # made on first use, with its transport
             sender = self._transport if self._transport is not None else client
-            answer = await p.client.fetch(sender, req, timeout_s)
+            end = self._clock() + timeout_s
+            for tries_left in range(p.config.retries, -1, -1):
+                try:
+                    answer = await p.client.fetch(sender, req, timeout_s)
+                    break
+                except ProviderFailed as e:
+                    timeout_s = end - self._clock()
+                    if not (e.retryable and tries_left and timeout_s > _MIN_TRY_S):
+                        raise
+                    self.metrics.retries.inc(p.config.name)
         except ProviderError as e:
             error = e
         except asyncio.CancelledError:

@@ -11,6 +11,7 @@ Prometheus (all in ``Metrics.registry``, so each Enricher, and each test, is iso
 - ``edge_provider_breaker_state{provider}``: 0 closed, 1 half-open, 2 open.
 - ``edge_enrich_duration_seconds``: the fan-out's time per event hit (a histogram).
 - ``edge_shared_cache_total{provider, result}``: shared cache lookups and writes.
+- ``edge_provider_retries_total{provider}``: calls tried again (``retries``).
 
 ``EdgeMetrics`` (one per edge, whatever the tenants): ``edge_requests_total{route}``,
 ``edge_fail_open_total{route}`` and ``edge_dcs_up``. ``Exposition`` is what the admin port
@@ -190,6 +191,10 @@ class Metrics:
         )
         self.cache = HotCounter(
             "edge_provider_cache", "Cache lookups, by result.", ("provider", "result"), r,
+        )
+        self.retries = HotCounter(
+            "edge_provider_retries", "Provider calls tried again (retries) after a network "
+            "error or a 502/503/504.", ("provider",), r,
         )
         self.shared = HotCounter(
             "edge_shared_cache", "Shared cache (edge.shared_cache) lookups and writes, by "

@@ -507,3 +507,59 @@ def test_a_reloaded_enricher_carries_breakers_stats_disabled_and_cache() -> None
     assert status[1]["calls"] == 1 and status[1]["ok"] == 1  # b's stats carried over
     assert c_gauge is None  # c is gone from the config: its breaker gauge too
     assert b_calls == 1
+
+
+def _sequence(*steps: Callable[[], httpx.Response]) -> Callable[[httpx.Request], Awaitable[Any]]:
+    """A provider handler that takes the next step per call (the last one repeats); a step
+    may raise, as a failing network does."""
+    calls = iter(range(10**6))
+
+    async def handler(_req: httpx.Request) -> httpx.Response:
+        return steps[min(next(calls), len(steps) - 1)]()
+
+    return handler
+
+
+def _refused() -> httpx.Response:
+    raise httpx.ConnectError("connection refused")
+
+
+@pytest.mark.parametrize(
+    ("retries", "first", "then", "status", "calls", "retried"),
+    [
+        pytest.param(1, lambda: httpx.Response(503), lambda: answer("s"), "ok", 2, 1, id="503"),
+        pytest.param(1, _refused, lambda: answer("s"), "ok", 2, 1, id="refused"),
+        pytest.param(2, lambda: httpx.Response(502), lambda: httpx.Response(504), "error", 3, 2,
+                     id="every-try-fails"),
+        pytest.param(0, lambda: httpx.Response(503), lambda: answer("s"), "error", 1, 0,
+                     id="no-retries"),
+        pytest.param(2, lambda: httpx.Response(500), lambda: answer("s"), "error", 1, 0,
+                     id="500-not-retried"),
+        pytest.param(2, lambda: httpx.Response(200, content=b"{oops"), lambda: answer("s"),
+                     "error", 1, 0, id="bad-answer-not-retried"),
+    ],
+)
+def test_retries_after_network_errors_and_gateway_statuses(
+    retries: int, first: Callable[[], httpx.Response], then: Callable[[], httpx.Response],
+    status: str, calls: int, retried: int,
+) -> None:
+    world = World()
+    world.on("a.test", _sequence(first, then))
+    cfg = config(provider("a", 1, retries=retries, timeout_ms=2000), deadline_ms=2000)
+
+    async def body(e: Enricher) -> tuple[Any, Any, list[dict[str, object]]]:
+        return (await e.enrich(HIT)).results[0], e.registry.get_sample_value, e.status()
+
+    result, sample, stats = run(cfg, world, body)
+    assert result.status == status and world.count("a.test") == calls
+    assert (sample("edge_provider_retries_total", {"provider": "a"}) or 0) == retried
+    assert stats[0]["calls"] == 1  # one call, however many tries
+
+
+def test_retries_are_bounded_to_three() -> None:
+    from edge import config as edge_config
+
+    text = ('secret = "0123456789abcdef0123"\n[[providers]]\nname = "a"\ndpid = 1\n'
+            'url = "http://a.test/v1"\nretries = 4\n')
+    with pytest.raises(edge_config.ConfigError, match=r"providers\[0\]\.retries: at most 3"):
+        edge_config.parse(text)
