@@ -15,6 +15,7 @@ Hooks (all cheap guards; the decisions live in edge/):
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import sys
@@ -189,9 +190,11 @@ class EdgeAddon:
         self.metrics.requests.inc(route)
         tenant = cfg.tenant_for(req.host_header or req.host)
         flow.metadata["edge_tenant"] = tenant.name if tenant is not None else None
-        _rewrite_headers(flow, strip_edge=route != "origin")
+        debug = _rewrite_headers(flow, strip_edge=route != "origin")
         if route == "origin":
             return
+        if debug is not None:
+            flow.metadata["edge_debug"] = debug
         if route == "internal":
             flow.response = http.Response.make(404, b"not found", {"content-type": "text/plain"})
             return
@@ -237,12 +240,23 @@ class EdgeAddon:
         trace = flow.metadata.get(META)
         if not trace or flow.response is None or "providers" not in trace:
             return
-        flow.response.headers["Server-Timing"] = hitlog.server_timing(trace)
+        if self._timing_shown(flow):
+            flow.response.headers["Server-Timing"] = hitlog.server_timing(trace)
         hitlog.record_answer(trace, flow.response)
         if self.hit_log is not None:
             self.hit_log.write(trace)
         elif not self.hit_log_off:
             hitlog.emit(trace)
+
+    def _timing_shown(self, flow: http.HTTPFlow) -> bool:
+        """Whether this answer carries Server-Timing (``edge.server_timing``)."""
+        edge = self.config.edge if self.config is not None else None
+        if edge is None or edge.server_timing == "always":
+            return True
+        sent = flow.metadata.get("edge_debug")
+        token = edge.server_timing_token
+        return (edge.server_timing == "token" and token is not None and sent is not None
+                and hmac.compare_digest(sent, token))
 
     def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
         """The edge could not connect to the DCS: answer visitors itself until it is back."""
@@ -359,19 +373,22 @@ _EDGE_HEADERS = frozenset(h.lower().encode() for h in envelope.EDGE_HEADERS)
 _CLIENT_FORWARDED = frozenset({b"x-forwarded-proto", b"x-forwarded-host"})
 
 
-def _rewrite_headers(flow: http.HTTPFlow, *, strip_edge: bool) -> None:
+def _rewrite_headers(flow: http.HTTPFlow, *, strip_edge: bool) -> bytes | None:
     """One pass over the request headers (this runs for every request): the edge's own
     X-Forwarded-Proto/Host replace any the client sent, the client's address is appended to
     X-Forwarded-For, and towards the DCS any client copy of the edge's headers is dropped
-    (a client's envelope is never trusted)."""
+    (a client's envelope is never trusted), as is X-Edge-Debug, whose value is returned."""
     req = flow.request
     host = req.host_header
     prior: list[bytes] = []
     kept: list[tuple[bytes, bytes]] = []
+    debug: bytes | None = None
     for k, v in req.headers.fields:
         low = k.lower()
         if low == b"x-forwarded-for":
             prior.append(v)
+        elif strip_edge and low == b"x-edge-debug":
+            debug = v
         elif low not in _CLIENT_FORWARDED and not (strip_edge and low in _EDGE_HEADERS):
             kept.append((k, v))
     client = (flow.client_conn.peername[0] if flow.client_conn.peername else "").encode()
@@ -381,6 +398,7 @@ def _rewrite_headers(flow: http.HTTPFlow, *, strip_edge: bool) -> None:
     if host:
         kept.append((b"X-Forwarded-Host", host.encode("utf-8", "replace")))
     req.headers.fields = tuple(kept)
+    return debug
 
 
 def _to_dcs(req: http.Request, dcs: tuple[str, str, int]) -> None:

@@ -57,10 +57,11 @@ def _unique(values: list[Any], table: str, key: str) -> None:
         seen.add(v)
 
 
-def edge_table(t: Any) -> EdgeConfig:
+def edge_table(t: Any, env: Mapping[str, str] | None = None) -> EdgeConfig:
     r = Reader(t, "edge", frozenset(
         {"listen", "origin", "dcs", "admin", "deadline_ms", "cache_entries", "body_size_limit",
-         "dpuuid_cache_s", "routes", "certs", "shared_cache", "shared_cache_timeout_ms"}))
+         "dpuuid_cache_s", "routes", "certs", "shared_cache", "shared_cache_timeout_ms",
+         "server_timing", "server_timing_token", "server_timing_token_env"}))
     d = EdgeConfig()
     route_keys = frozenset({"event", "iframe", "tag", "dcs"})
     rr = Reader(r.get("routes", dict, {}), "edge.routes", route_keys)
@@ -80,7 +81,19 @@ def edge_table(t: Any) -> EdgeConfig:
         certs=r.strings("certs", ()) or (),
         shared_cache=_shared_cache(r),
         shared_cache_timeout_ms=r.positive("shared_cache_timeout_ms", d.shared_cache_timeout_ms),
+        **_server_timing(r, env or {}),
     )
+
+
+def _server_timing(r: Reader, env: Mapping[str, str]) -> dict[str, Any]:
+    mode = r.get("server_timing", str, "always")
+    if mode not in ("always", "never", "token"):
+        raise ConfigError(f"{r.key('server_timing')}: one of always, never, token; got {mode!r}")
+    token = r.secret("server_timing_token", env)
+    if mode == "token" and not token:
+        raise ConfigError(f"{r.key('server_timing_token')}: required when server_timing is "
+                          "token")
+    return {"server_timing": mode, "server_timing_token": token}
 
 
 def _shared_cache(r: Reader) -> str | None:

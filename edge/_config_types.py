@@ -83,6 +83,10 @@ class EdgeConfig:
     dpuuid_cache_s: int = 300
     shared_cache: str | None = None  # redis:// URL of the answer cache shared by edge processes
     shared_cache_timeout_ms: int = 20
+    # Server-Timing on enriched answers: always, never, or token (only when the request's
+    # X-Edge-Debug header holds server_timing_token)
+    server_timing: str = "always"
+    server_timing_token: bytes | None = None
     routes: Routes = field(default_factory=Routes)
     certs: tuple[str, ...] = ()  # mitmproxy --certs specs: [domain=]path.pem
 

@@ -83,8 +83,9 @@ def from_dict(
     if len(secret) < 16:
         raise ConfigError("secret: must be at least 16 bytes")
     dcs_doc = r.get("dcs", dict, {})
-    top = Config(secret=secret, edge=edge_table(r.get("edge", dict, {})), dcs=dcs_table(dcs_doc),
-                 source=source, **content(r, env))
+    edge = edge_table(r.get("edge", dict, {}), env)
+    top = Config(secret=secret, edge=edge, dcs=dcs_table(dcs_doc), source=source,
+                 **content(r, env))
     specs = read_tenants(r.get("tenants", list, []), base_dir or Path.cwd())
     if not specs:
         return top

@@ -666,3 +666,47 @@ def test_reload_of_a_broken_file_keeps_the_running_config(config_file: Path) -> 
         assert f.metadata[META]["providers"][0]["status"] == "ok"
 
     run(scenario, config_file)
+
+
+# -- Server-Timing exposure ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "sent", "shown"),
+    [
+        pytest.param("", None, True, id="default-always"),
+        pytest.param('server_timing = "never"', "t0ken-for-tests", False, id="never"),
+        pytest.param('server_timing = "token"\nserver_timing_token = "t0ken-for-tests"', None,
+                     False, id="token-missing"),
+        pytest.param('server_timing = "token"\nserver_timing_token = "t0ken-for-tests"', "guess",
+                     False, id="token-wrong"),
+        pytest.param('server_timing = "token"\nserver_timing_token = "t0ken-for-tests"',
+                     "t0ken-for-tests", True, id="token-right"),
+    ],
+)
+def test_server_timing_exposure(config_file: Path, setting: str, sent: str | None,
+                                shown: bool) -> None:
+    config_file.write_text(CONFIG.replace("deadline_ms = 5000", f"deadline_ms = 5000\n{setting}"))
+
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(f"/event?d_uuid={UUID}", headers={"X-Edge-Debug": sent} if sent else None)
+        addon.requestheaders(f)
+        assert "X-Edge-Debug" not in f.request.headers  # never forwarded to the DCS
+        await addon.request(f)
+        f.response = http.Response.make(200, b"{}", {"content-type": "application/json"})
+        addon.response(f)
+        assert ("Server-Timing" in f.response.headers) is shown
+
+    run(scenario, config_file)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [('server_timing = "sometimes"', "edge.server_timing: one of always, never, token"),
+     ('server_timing = "token"', "edge.server_timing_token: required")],
+)
+def test_server_timing_settings_are_checked(tmp_path: Path, setting: str, message: str) -> None:
+    from edge import config as edge_config
+
+    with pytest.raises(edge_config.ConfigError, match=message):
+        edge_config.parse(CONFIG.replace("deadline_ms = 5000", f"deadline_ms = 5000\n{setting}"))
