@@ -15,6 +15,7 @@ Hooks (all cheap guards; the decisions live in edge/):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -273,7 +274,11 @@ class EdgeAddon:
             pairs += parse_qsl(req.raw_content.decode("utf-8", "replace"), keep_blank_values=True)
         name = cfg.dcs.cookie_name
         value = visitor.cookie_value(req.headers.get("cookie"), name)
-        return visitor.read_hit(pairs, {name: value} if value else {}, cookie_name=name)
+        info = visitor.read_hit(pairs, {name: value} if value else {}, cookie_name=name)
+        if not info.sale_opt_out and req.headers.get("sec-gpc", "").strip() == "1":
+            # Global Privacy Control: the browser's opt-out of sale and sharing
+            info = dataclasses.replace(info, sale_opt_out=True)
+        return info
 
     def _enricher_for(self, flow: http.HTTPFlow) -> Enricher | None:
         """The Enricher of the flow's tenant (None for a host no tenant serves)."""
@@ -354,6 +359,7 @@ def _hit(uuid: str, info: visitor.HitInfo, known: Visitor | None) -> Hit:
         coppa=info.coppa,
         opted_out=info.opted_out or (known.opted_out if known is not None else False),
         partner_ids=dict(known.partner_ids) if known is not None else {},
+        sale_opt_out=info.sale_opt_out,
     )
 
 

@@ -141,7 +141,7 @@ _PROVIDER_KEYS = frozenset(
     {"name", "dpid", "url", "timeout_ms", "required", "needs_dpuuid", "signals", "tcf_vendor",
      "tcf_purposes", "secret", "secret_env", "token", "token_env", "ttl_s", "negative_ttl_s",
      "error_ttl_s", "stale_if_error_s", "max_segments", "max_body_bytes", "breaker", "adapter",
-     "sync_url", "retries"}
+     "sync_url", "retries", "sale"}
 )
 
 
@@ -173,6 +173,7 @@ def _provider(t: Any, path: str, env: Mapping[str, str]) -> ProviderConfig:
         signals=r.strings("signals", None),
         tcf_vendor=r.get("tcf_vendor", int, None),
         tcf_purposes=r.ints("tcf_purposes", ()),
+        sale=r.get("sale", bool, False),
         secret=r.secret("secret", env),
         token=token.decode() if token else None,
         ttl_s=r.positive("ttl_s", d.ttl_s, zero=True),

@@ -47,6 +47,9 @@ class ProviderConfig:
     signals: tuple[str, ...] | None = None  # allowed signal keys; None = all but p_
     tcf_vendor: int | None = None
     tcf_purposes: tuple[int, ...] = ()
+    # asking this provider is a sale or sharing of personal data (US state privacy laws): not
+    # asked for a visitor who opted out (us_privacy, Global Privacy Control)
+    sale: bool = False
     secret: bytes | None = None  # HMAC key for X-Signature
     token: str | None = None  # Authorization: Bearer
     ttl_s: int = 300

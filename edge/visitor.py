@@ -18,6 +18,8 @@ OPTED_OUT_COOKIE = "NOTARGET"  # what the DCS writes into the visitor cookie on 
 # Keys that never reach a provider: they steer the DCS or identify the visitor.
 _CONTROL_PREFIXES = ("d_", "p_")
 _TRUE = frozenset({"1", "true", "yes"})
+# Consent and control parameters: read by the edge, never forwarded to a provider as signals.
+_PRIVACY_KEYS = frozenset({"gdpr", "gdpr_consent", "us_privacy", "_ts"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class HitInfo:
     coppa: bool = False
     uuid_source: str = "none"  # d_uuid | cookie | none
     opted_out: bool = False  # the visitor cookie says NOTARGET (a global opt-out)
+    # opted out of the sale or sharing of personal data (US state privacy laws): us_privacy
+    # with "Y" as its opt-out character, or the browser's Global Privacy Control (the addon
+    # reads the Sec-GPC header)
+    sale_opt_out: bool = False
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -47,7 +53,7 @@ def read_hit(
     first: dict[str, str] = {}
     for key, value in pairs:
         first.setdefault(key, value)
-        if key.startswith(_CONTROL_PREFIXES) or key in ("gdpr", "gdpr_consent", "_ts"):
+        if key.startswith(_CONTROL_PREFIXES) or key in _PRIVACY_KEYS:
             continue
         signals.setdefault(key, []).extend(_split(value))
     uuid, source = None, "none"
@@ -66,7 +72,15 @@ def read_hit(
         coppa=first.get("d_coppa", "").lower() in _TRUE,
         uuid_source=source,
         opted_out=cookies.get(cookie_name) == OPTED_OUT_COOKIE,
+        sale_opt_out=us_privacy_opt_out(first.get("us_privacy")),
     )
+
+
+def us_privacy_opt_out(value: str | None) -> bool:
+    """Whether an IAB US Privacy string (``1YYN``: version 1, notice, opt-out of sale, LSPA)
+    says the visitor opted out of the sale of their data. Anything malformed says nothing."""
+    return (value is not None and len(value) == 4 and value[0] == "1"
+            and value[2] in "Yy")
 
 
 def cookie_value(header: str | None, name: str) -> str | None:

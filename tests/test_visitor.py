@@ -106,3 +106,21 @@ def test_an_opted_out_cookie_marks_the_hit_opted_out() -> None:
     out = read_hit([("c_page", "home")], {"demdex": "NOTARGET"}, cookie_name="demdex")
     assert out.opted_out and out.uuid is None
     assert not read_hit([], {"demdex": "1" * 38}, cookie_name="demdex").opted_out
+
+
+@pytest.mark.parametrize(
+    ("value", "opted_out"),
+    [
+        ("1YYN", True), ("1NYY", True), ("1-Y-", True), ("1yyn", True),
+        ("1YNN", False), ("1---", False), ("2YYN", False), ("1YY", False), ("", False),
+        ("1YYNX", False),
+    ],
+)
+def test_us_privacy_opt_out_of_sale(value: str, opted_out: bool) -> None:
+    info = hit([("us_privacy", value), ("c_page", "home")])
+    assert info.sale_opt_out is opted_out
+    assert dict(info.signals) == {"c_page": ("home",)}  # never a signal for providers
+
+
+def test_no_us_privacy_no_opt_out() -> None:
+    assert hit([("c_page", "home")]).sale_opt_out is False

@@ -1,7 +1,8 @@
 """The fan-out: ask every eligible provider about one hit, concurrently, under one deadline.
 
 ``Enricher.enrich(hit)`` decides per provider, in this order: ``disabled``; opted-out or
-COPPA hits and unmet TCF consent -> ``skipped_consent``; ``needs_dpuuid`` without a partner
+COPPA hits, unmet TCF consent, and ``sale`` providers for a visitor who opted out of sale
+(``us_privacy``, Global Privacy Control) -> ``skipped_consent``; ``needs_dpuuid`` without a partner
 id -> ``skipped_dpuuid``; a fresh cache entry -> its answer (cache ``hit``); a call already in
 flight for the same key -> wait on it (cache ``inflight``); a recently failed call -> ``error``
 (cache ``hit``); an open breaker -> ``breaker_open`` (0 ms, no call); else a new call
@@ -69,6 +70,7 @@ class Hit:
     coppa: bool = False
     opted_out: bool = False
     partner_ids: Mapping[int, str] = field(default_factory=dict)  # dpid -> dpuuid
+    sale_opt_out: bool = False  # us_privacy opt-out or Global Privacy Control
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,8 @@ class Enricher:
         if p.config.name in self._disabled:
             return "disabled"
         if hit.opted_out or hit.coppa or not allowed(p.config, hit.gdpr, tc):
+            return "skipped_consent"
+        if hit.sale_opt_out and p.config.sale:
             return "skipped_consent"
         if p.config.needs_dpuuid and not hit.partner_ids.get(p.config.dpid):
             return "skipped_dpuuid"

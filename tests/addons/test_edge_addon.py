@@ -710,3 +710,27 @@ def test_server_timing_settings_are_checked(tmp_path: Path, setting: str, messag
 
     with pytest.raises(edge_config.ConfigError, match=message):
         edge_config.parse(CONFIG.replace("deadline_ms = 5000", f"deadline_ms = 5000\n{setting}"))
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "asked"),
+    [
+        pytest.param("", {}, True, id="no-signal"),
+        pytest.param("&us_privacy=1YYN", {}, False, id="us-privacy-opt-out"),
+        pytest.param("&us_privacy=1YNN", {}, True, id="us-privacy-no-opt-out"),
+        pytest.param("", {"Sec-GPC": "1"}, False, id="global-privacy-control"),
+    ],
+)
+def test_opt_out_of_sale_skips_sale_providers(config_file: Path, query: str,
+                                             headers: dict[str, str], asked: bool) -> None:
+    config_file.write_text(CONFIG.replace("timeout_ms = 5000", "timeout_ms = 5000\nsale = true"))
+
+    async def scenario(addon: EdgeAddon, _b: Backends) -> None:
+        f = flow(f"/event?d_uuid={UUID}&c_a=1{query}", headers=headers)
+        addon.requestheaders(f)
+        await addon.request(f)
+        status = f.metadata[META]["providers"][0]["status"]
+        assert status == ("ok" if asked else "skipped_consent")
+
+    backends = run(scenario, config_file)
+    assert len(backends.provider_calls()) == (1 if asked else 0)

@@ -563,3 +563,21 @@ def test_retries_are_bounded_to_three() -> None:
             'url = "http://a.test/v1"\nretries = 4\n')
     with pytest.raises(edge_config.ConfigError, match=r"providers\[0\]\.retries: at most 3"):
         edge_config.parse(text)
+
+
+def test_sale_providers_are_not_asked_after_an_opt_out_of_sale() -> None:
+    world = World()
+    world.reply("a.test", lambda: answer("a"))
+    world.reply("b.test", lambda: answer("b"))
+    cfg = config(provider("a", 1, sale=True), provider("b", 2), deadline_ms=2000)
+
+    async def body(e: Enricher) -> tuple[dict[str, str], dict[str, str]]:
+        out = await e.enrich(replace(HIT, sale_opt_out=True))
+        other = await e.enrich(replace(HIT, uuid=UUID[:-1] + "3"))
+        return ({r.name: r.status for r in out.results},
+                {r.name: r.status for r in other.results})
+
+    opted_out, not_opted_out = run(cfg, world, body)
+    assert opted_out == {"a": "skipped_consent", "b": "ok"}
+    assert not_opted_out == {"a": "ok", "b": "ok"}
+    assert world.count("a.test") == 1
