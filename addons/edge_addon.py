@@ -141,8 +141,10 @@ class EdgeAddon:
             raise ValueError("no edge_config to reload")
         cfg = edge_config.load(path)  # ConfigError (a ValueError) leaves everything as it was
         self._install(cfg)
-        names = ", ".join(t.name for t in cfg.tenants) or "no tenants"
-        return f"reloaded {path}: {len(cfg.providers)} providers, {names}"
+        providers = sum(len(t.config.providers) for t in cfg.all_tenants())
+        tenants = "tenants " + ", ".join(t.name for t in cfg.tenants) if cfg.tenants else (
+            "no tenants")
+        return f"reloaded {path}: {providers} providers, {tenants}"
 
     def running(self) -> None:
         self._running = True
