@@ -24,3 +24,4 @@ def test_main_writes_json(tmp_path, capsys):
     assert bench.main(["--hits", "20", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["hits"] == 20
     assert "ratio large/small" in capsys.readouterr().out
+
