@@ -234,7 +234,11 @@ class ProviderClient:
         limit = self.config.max_body_bytes
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        # an uncompressed body (the edge asks for no encoding) is read straight off the stream,
+        # unless the transport has read it already
+        raw = not response.is_stream_consumed and "content-encoding" not in response.headers
+        stream: Any = response.aiter_raw() if raw else response.aiter_bytes()
+        async for chunk in stream:
             size += len(chunk)
             if size > limit:
                 raise ProviderFailed(f"{self.config.name}: body over the limit of {limit} bytes")

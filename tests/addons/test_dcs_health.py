@@ -38,6 +38,7 @@ def probe_until(handler: Handler, start_up: bool, monkeypatch: pytest.MonkeyPatc
         return handler(request)
 
     def client(**kw: object) -> httpx.AsyncClient:
+        kw.pop("transport", None)  # the probe's own (lean) transport: replaced by the mock
         return httpx.AsyncClient(transport=httpx.MockTransport(record), **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(dcs_health, "httpx",
