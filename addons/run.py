@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -41,6 +42,12 @@ class _Ready:
         ps = self.master.addons.get("proxyserver")
         for host, port, *_ in ps.listen_addrs():
             print(f"edge listening on {host}:{port}", flush=True)
+        # What start-up made (modules, classes, functions of mitmproxy, httpx and the edge:
+        # about 120,000 objects) lives as long as the process. Out of the garbage collector's
+        # sight, its full collections, which stop every hit in flight, took a few
+        # milliseconds instead of 65-80 ms (measured under the benchmark's miss load).
+        gc.collect()
+        gc.freeze()
 
 
 def build_options(cfg: edge_config.Config, path: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import lru
 
 from edge.config import ProviderConfig
+from edge.contracts.envelope import SegmentResult
 from edge.contracts.provider_protocol import Answer
 
 
@@ -53,12 +54,15 @@ def ttl_for(answer: Answer, provider: ProviderConfig) -> int:
     return provider.negative_ttl_s if answer.empty else provider.ttl_s
 
 
-@dataclass(frozen=True)
-class Entry:
-    answer: Answer | None  # the last good answer (None: none yet)
-    fresh_until: float = 0.0
-    stale_until: float = 0.0
-    failing_until: float = 0.0  # a recent failure: no new call before this
+# An entry is a plain tuple of strings and numbers: (segments, ttl_s, fresh_until, stale_until,
+# failing_until), segments being ((id, status), ...) of the last good answer, or None when there
+# is none yet (failing_until: a recent failure, no new call before it). Python's garbage
+# collector stops tracking such tuples, so a cache of 100,000 entries adds nothing to its full
+# collections, which stop the whole process (and every hit in flight) while they run: with
+# objects per entry they grew to tens of milliseconds at a few thousand visitors.
+_Segments = tuple[tuple[str, int], ...]
+_Entry = tuple[_Segments | None, int | None, float, float, float]
+_ANSWERS = 2048  # answers kept as objects, for the visitors looked up most recently
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class Lookup:
     fresh: Answer | None = None
     failing: bool = False
     stale: Answer | None = None
+
+
+_NOTHING = Lookup()
 
 
 @dataclass
@@ -88,9 +95,11 @@ class Cache:
     ) -> None:
         self._clock = clock
         self._on_evict = on_evict
-        self._entries: lru.LRU[str, Entry] = lru.LRU(max_entries, self._evicted)
+        self._entries: lru.LRU[str, _Entry] = lru.LRU(max_entries, self._evicted)
         self._owners: dict[str, str] = {}  # key -> hashed visitor
-        self._by_visitor: dict[str, set[str]] = {}  # hashed visitor -> keys
+        self._by_visitor: dict[str, tuple[str, ...]] = {}  # hashed visitor -> keys
+        # an entry's segments as an Answer, made once: id(segments) -> (segments, ttl, answer)
+        self._answers: lru.LRU[int, tuple[_Segments, int | None, Answer]] = lru.LRU(_ANSWERS)
         self.stats = CacheStats()
 
     def __len__(self) -> int:
@@ -104,13 +113,15 @@ class Cache:
         """The state for key `k`; counts a hit (fresh or failing) or a miss when `count`."""
         entry = self._entries.get(k)
         now = self._clock()
-        result = Lookup()
+        result = _NOTHING
         if entry is not None:
-            stale = entry.answer if now < entry.stale_until else None
-            if entry.answer is not None and now < entry.fresh_until:
-                result = Lookup(fresh=entry.answer)
+            segments, ttl, fresh_until, stale_until, failing_until = entry
+            if segments is not None and now < fresh_until:
+                result = Lookup(fresh=self._answer(segments, ttl))
             else:
-                result = Lookup(failing=now < entry.failing_until, stale=stale)
+                stale = (self._answer(segments, ttl)
+                         if segments is not None and now < stale_until else None)
+                result = Lookup(failing=now < failing_until, stale=stale)
         if count:
             if result.fresh is not None or result.failing:
                 self.stats.hits += 1
@@ -133,41 +144,55 @@ class Cache:
     def put(self, k: str, uuid: str, answer: Answer, provider: ProviderConfig) -> None:
         now = self._clock()
         fresh = now + ttl_for(answer, provider)
-        self._store(k, uuid, Entry(answer, fresh, fresh + provider.stale_if_error_s))
+        segments = tuple([(s.id, s.status) for s in answer.segments])
+        self._store(k, uuid, (segments, answer.ttl_s, fresh, fresh + provider.stale_if_error_s,
+                              0.0))
+        self._answers[id(segments)] = (segments, answer.ttl_s, answer)
 
     def put_error(self, k: str, uuid: str, provider: ProviderConfig) -> None:
         """Remember a failure for the error TTL, keeping the last good answer for fallback."""
         old = self._entries.get(k)
-        now = self._clock()
+        failing = self._clock() + provider.error_ttl_s
         if old is None:
-            entry = Entry(None, failing_until=now + provider.error_ttl_s)
+            self._store(k, uuid, (None, None, 0.0, 0.0, failing))
         else:
-            entry = Entry(old.answer, old.fresh_until, old.stale_until, now + provider.error_ttl_s)
-        self._store(k, uuid, entry)
+            self._store(k, uuid, (old[0], old[1], old[2], old[3], failing))
+
+    def _answer(self, segments: _Segments, ttl: int | None) -> Answer:
+        """The Answer of an entry's segments: the same object while it is remembered (the
+        Enricher keeps a cached answer's result by its identity)."""
+        known = self._answers.get(id(segments))
+        if known is not None and known[0] is segments and known[1] == ttl:
+            return known[2]
+        answer = Answer(tuple([SegmentResult(i, st) for i, st in segments]), ttl)
+        self._answers[id(segments)] = (segments, ttl, answer)
+        return answer
 
     def clear(self, uuid: str) -> int:
         """Forget every entry of one visitor; the number of entries removed."""
         removed = 0
-        for k in self._by_visitor.pop(_visitor(uuid), set()):
+        for k in self._by_visitor.pop(_visitor(uuid), ()):
             self._owners.pop(k, None)
             if self._entries.pop(k, None) is not None:
                 removed += 1
         return removed
 
-    def _store(self, k: str, uuid: str, entry: Entry) -> None:
+    def _store(self, k: str, uuid: str, entry: _Entry) -> None:
         self._entries[k] = entry
         v = _visitor(uuid)
         self._owners[k] = v
-        self._by_visitor.setdefault(v, set()).add(k)
+        keys = self._by_visitor.get(v, ())
+        if k not in keys:
+            self._by_visitor[v] = (*keys, k)  # a tuple of strings: untracked as well
 
-    def _evicted(self, k: str, _entry: Entry) -> None:
+    def _evicted(self, k: str, _entry: _Entry) -> None:
         self.stats.evictions += 1
         v = self._owners.pop(k, None)
         if v is not None:
-            keys = self._by_visitor.get(v)
-            if keys is not None:
-                keys.discard(k)
-                if not keys:
-                    del self._by_visitor[v]
+            keys = tuple([x for x in self._by_visitor.get(v, ()) if x != k])
+            if keys:
+                self._by_visitor[v] = keys
+            else:
+                self._by_visitor.pop(v, None)
         if self._on_evict is not None:
             self._on_evict()

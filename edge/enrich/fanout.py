@@ -55,6 +55,8 @@ from edge.enrich.transport import LeanTransport
 
 log = logging.getLogger(__name__)
 
+# Results of cached answers kept for reuse: for the visitors seen most recently.
+_HIT_RESULTS = 2048
 # A retry needs at least this much of the provider's timeout left to be worth starting.
 _MIN_TRY_S = 0.002
 # Statuses of providers not asked at all for a hit: they do not count as required.
@@ -140,8 +142,9 @@ class Enricher:
             )
         self.registry = self.metrics.registry
         self._flight: SingleFlight[str, _CallResult] = SingleFlight()
+        # bounded small: its objects are tracked by the garbage collector (see cache.py)
         self._hit_results: lru.LRU[int, tuple[Answer, _Provider, ProviderResult]] = lru.LRU(
-            max(1, config.edge.cache_entries)
+            _HIT_RESULTS
         )
         self._providers: dict[str, _Provider] = {}
         old = previous._providers if previous is not None else {}

@@ -79,7 +79,10 @@ class VisitorLookup:
         self._token = internal.token(secret)
         self._ttl = ttl_s
         self._clock = clock
-        self._cache: lru.LRU[str, tuple[float, Visitor]] = lru.LRU(max_entries)
+        # (expires, uuid, opted_out, ((dpid, dpuuid), ...)): strings and numbers only, which the
+        # garbage collector does not track (see edge/enrich/cache.py)
+        self._cache: lru.LRU[str, tuple[float, str | None, bool, tuple[tuple[int, str], ...]]] = (
+            lru.LRU(max_entries))
         self._flight: SingleFlight[str, Visitor | None] = SingleFlight()
 
     async def lookup(
@@ -100,7 +103,7 @@ class VisitorLookup:
         k = hashlib.sha256(f"{param}\x1f{value}".encode()).hexdigest()
         cached = self._cache.get(k)
         if cached is not None and self._clock() < cached[0]:
-            return cached[1]
+            return Visitor(cached[1], dict(cached[3]), cached[2])
         task, _ = self._flight.start(k, lambda: self._fetch(http, k, param, value))
         try:
             return await self._flight.wait(task, budget_s)
@@ -130,5 +133,6 @@ class VisitorLookup:
             return None
         if visitor is not None:
             ttl = self._ttl if visitor.partner_ids else min(self._ttl, EMPTY_TTL_S)
-            self._cache[k] = (self._clock() + ttl, visitor)
+            self._cache[k] = (self._clock() + ttl, visitor.uuid, visitor.opted_out,
+                              tuple(visitor.partner_ids.items()))
         return visitor

@@ -119,3 +119,26 @@ def test_clear_after_eviction_counts_only_present_entries() -> None:
     c.put("a", UUID, Answer(SEG), P)
     c.put("b", "9" * 38, Answer(SEG), P)  # evicts a
     assert c.clear(UUID) == 0
+
+
+def test_entries_are_invisible_to_the_garbage_collector() -> None:
+    """A full collection stops the whole edge: the cache's entries (and the visitor index)
+    must be plain tuples the collector stops tracking, however many the cache holds."""
+    import gc
+
+    c = Cache(100, clock=lambda: 0.0)
+    c.put(key("p", UUID, "f"), UUID, Answer((SegmentResult("a"), SegmentResult("b", 0))), P)
+    c.put_error(key("q", UUID, "f"), UUID, P)
+    # a collection stops tracking a tuple whose items it finds untracked, so nested tuples
+    # settle over a few collections (one level each, at worst)
+    for _ in range(3):
+        gc.collect()
+    for entry in c._entries.values():
+        assert not gc.is_tracked(entry)
+        assert entry[0] is None or not any(gc.is_tracked(s) for s in entry[0])
+    assert not any(gc.is_tracked(keys) for keys in c._by_visitor.values())
+    # and what a lookup gives is still the answer that was put
+    look = c.lookup(key("p", UUID, "f"))
+    assert look.fresh is not None and look.fresh.segments == (
+        SegmentResult("a"), SegmentResult("b", 0))
+    assert c.lookup(key("p", UUID, "f")).fresh is look.fresh  # the same object, remembered
