@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from edge import runtime
 from edge.config import Config, load
 from edge.contracts import internal
 from edge.contracts.ids import is_uuid
@@ -155,4 +156,6 @@ def app_from_env() -> Starlette:
     path = os.environ.get(CONFIG_ENV)
     if not path:
         raise RuntimeError(f"${CONFIG_ENV} must name the deployment's TOML config file")
-    return create_app(load(path))
+    app = create_app(load(path))
+    runtime.freeze_startup()  # this is a server process's start-up (uvicorn's factory)
+    return app

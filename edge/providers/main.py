@@ -7,6 +7,7 @@ from importlib import resources
 
 import uvicorn
 
+from edge import runtime
 from edge.providers.server import Behaviour, ProviderState, create_app, load_data
 
 
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         behaviour=Behaviour(args.latency_ms, args.jitter_ms, args.failure_rate),
     )
     # keep-alive longer than the edge's client keeps idle connections (no stale-connection races)
-    uvicorn.run(create_app(state), host=args.host, port=args.port, log_level="warning",
+    app = create_app(state)
+    runtime.freeze_startup()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 access_log=False, timeout_keep_alive=75)
     return 0
