@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     # keep-alive longer than the edge's client keeps idle connections (no stale-connection races)
     app = create_app(state)
     runtime.freeze_startup()
+    # a hanging call (mode hang) must not hold up shutdown: cut after 2 s
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                access_log=False, timeout_keep_alive=75)
+                access_log=False, timeout_keep_alive=75, timeout_graceful_shutdown=2)
     return 0
