@@ -156,6 +156,7 @@ def _summary(runs: list[tuple[LoadResult, float]]) -> dict[str, Any]:
         total.elapsed_s += result.elapsed_s
         for k, v in result.outcomes.items():
             total.outcomes[k] = total.outcomes.get(k, 0) + v
+        total.over_slowest_ms += result.over_slowest_ms
         cpu_s += cpu
     summary = total.summary()
     summary["cpu_ms_per_request"] = round(cpu_s * 1000 / max(1, total.count), 3)
@@ -260,6 +261,8 @@ def _ratios(r: dict[str, Any], rounds: dict[str, list[float]] | None = None) -> 
         "miss_vs_plain_throughput": round(r["miss"]["throughput"]["rps"] / plain_rps, 2),
         "miss_added_p50_ms": round(added_p50, 2),
         "miss_added_p99_ms": round(added_p99, 2),
+        # of which the edge itself: the fan-out's time over its slowest provider's
+        "miss_fanout_over_slowest_p99_ms": r["miss"]["latency"].get("fanout_over_slowest_p99_ms"),
         "hang_p99_ms": r["hang"]["latency"]["p99_ms"],
         "goals": {
             "hit_vs_plain_throughput >= 1.5": hit_vs_plain >= 1.5,
@@ -299,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"p99 {s['p99_ms']:>7.2f} ms  errors {s['errors']}{cpu}")
             if s["outcomes"]:
                 print("       outcomes " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items()))
+            if "fanout_over_slowest_p50_ms" in s:
+                print(f"       fan-out over its slowest provider: p50 "
+                      f"{s['fanout_over_slowest_p50_ms']:.2f} ms  p99 "
+                      f"{s['fanout_over_slowest_p99_ms']:.2f} ms")
     turns = out["rounds_hit_vs_plain"]
     print(f"hit/plain per round: throughput {turns['throughput']}, CPU {turns['cpu']}")
     print(json.dumps(out["ratios"], indent=2))

@@ -22,6 +22,9 @@ class LoadResult:
     elapsed_s: float = 0.0
     # provider outcomes read from the edge's Server-Timing header: "name:status/cache" -> count
     outcomes: dict[str, int] = field(default_factory=dict)
+    # per enriched answer: the fan-out's time minus its slowest provider's (Server-Timing),
+    # what the edge itself added to the wait for the providers
+    over_slowest_ms: list[float] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -46,14 +49,26 @@ class LoadResult:
             "p99_ms": round(self.pct(99), 2),
             "mean_ms": round(statistics.fmean(self.latencies_ms), 2) if self.count else 0.0,
             "outcomes": dict(sorted(self.outcomes.items())),
+            **self._over_slowest(),
         }
+
+    def _over_slowest(self) -> dict[str, float]:
+        if not self.over_slowest_ms:
+            return {}
+        data = sorted(self.over_slowest_ms)
+
+        def pick(q: float) -> float:
+            return round(data[min(len(data) - 1, int(q / 100 * len(data)))], 2)
+
+        return {"fanout_over_slowest_p50_ms": pick(50), "fanout_over_slowest_p99_ms": pick(99)}
 
 
 _TIMING = re.compile(rb'p-([^;]+);dur=[0-9.]+;desc="([a-z_]+)/([a-z]+)"')
+_DURS = re.compile(rb'(?:^|, )(edge|p-[^;]+);dur=([0-9.]+)')
 
 
 async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
-               path: str, outcomes: dict[str, int]) -> int:
+               path: str, result: LoadResult) -> int:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -63,9 +78,15 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host:
         if low.startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
         elif low.startswith(b"server-timing:"):
+            outcomes = result.outcomes
             for name, outcome, cache in _TIMING.findall(line):
                 k = f"{name.decode()}:{outcome.decode()}/{cache.decode()}"
                 outcomes[k] = outcomes.get(k, 0) + 1
+            durs = _DURS.findall(line.split(b":", 1)[1].strip())
+            fanout = [float(d) for n, d in durs if n == b"edge"]
+            slowest = max((float(d) for n, d in durs if n != b"edge"), default=None)
+            if fanout and slowest is not None:
+                result.over_slowest_ms.append(fanout[0] - slowest)
     if length:
         await reader.readexactly(length)
     return status
@@ -85,7 +106,7 @@ async def run(
                 p = path(next(counter))
                 t0 = time.perf_counter()
                 try:
-                    one = _one(reader, writer, host, p, result.outcomes)
+                    one = _one(reader, writer, host, p, result)
                     status = await asyncio.wait_for(one, 10)
                 except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
                     result.errors += 1

@@ -32,3 +32,32 @@ def test_hit_vs_plain_is_the_median_round() -> None:
     }
     without = bench_proxy._ratios(results)  # no rounds: the totals' ratio
     assert without["hit_vs_plain_throughput"] == 3.0
+
+
+def test_the_edge_share_of_a_fan_out_is_read_from_server_timing() -> None:
+    """What the edge adds over its slowest provider, per answer, from its Server-Timing."""
+    import asyncio
+
+    from edge import loadgen
+
+    head = (b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nServer-Timing: "
+            b'edge;dur=23.5;desc="deadline 100ms", p-a;dur=21.0;desc="ok/miss", '
+            b'p-b;dur=22.25;desc="ok/miss"\r\n\r\n')
+
+    async def main() -> LoadResult:
+        reader = asyncio.StreamReader()
+        reader.feed_data(head)
+
+        class Writer:
+            def write(self, _data: bytes) -> None:
+                pass
+
+        result = LoadResult()
+        status = await loadgen._one(reader, Writer(), "h", "/", result)  # type: ignore[arg-type]
+        assert status == 200
+        return result
+
+    result = asyncio.run(main())
+    assert result.over_slowest_ms == [1.25]
+    assert result.outcomes == {"a:ok/miss": 1, "b:ok/miss": 1}
+    assert result.summary()["fanout_over_slowest_p99_ms"] == 1.25
