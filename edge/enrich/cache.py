@@ -123,10 +123,7 @@ class Cache:
                          if segments is not None and now < stale_until else None)
                 result = Lookup(failing=now < failing_until, stale=stale)
         if count:
-            if result.fresh is not None or result.failing:
-                self.stats.hits += 1
-            else:
-                self.stats.misses += 1
+            self.counted(result.fresh is not None or result.failing)
         return result
 
     def counted(self, hit: bool) -> None:

@@ -199,14 +199,14 @@ class Enricher:
         loop: asyncio.AbstractEventLoop | None = None
         deadline_at = 0.0
         for name, p in self._providers.items():
-            plan: ProviderResult | _Join | None = self._cached(p, hit, tc, vk)
-            if plan is None:  # a call to start or to join: the clock matters from here
+            k = cache_mod.provider_key(name, vk)
+            plan: ProviderResult | _Join | Lookup = self._cached(p, hit, tc, k)
+            if isinstance(plan, Lookup):  # a call to start or to join: the clock matters now
                 if loop is None:
                     loop = asyncio.get_running_loop()
                     deadline_at = loop.time() + deadline_ms / 1000
                 left = deadline_at - loop.time()
-                plan = self._plan(p, hit, cache_mod.provider_key(name, vk),
-                                  int(min(p.config.timeout_ms, left * 1000)))
+                plan = self._plan(p, hit, k, plan, int(min(p.config.timeout_ms, left * 1000)))
             if isinstance(plan, ProviderResult):
                 results[name] = plan
                 gated = plan.status in _GATED
@@ -341,16 +341,16 @@ class Enricher:
         return None
 
     def _cached(
-        self, p: _Provider, hit: Hit, tc: TCString | None, vk: str
-    ) -> ProviderResult | None:
-        """The result of `p` that needs no call (gated, or a fresh cache entry), else None
-        (the lookup is counted once, here)."""
+        self, p: _Provider, hit: Hit, tc: TCString | None, k: str
+    ) -> ProviderResult | Lookup:
+        """The result of `p` that needs no call (gated, or a fresh cache entry at key `k`),
+        else the cache's lookup for ``_plan`` (which counts it)."""
         skip = self._gate(p, hit, tc)
         if skip is not None:
             return self._result(p, skip, 0.0, cache="none")
-        look = self._cache.lookup(cache_mod.provider_key(p.config.name, vk), count=False)
+        look = self._cache.lookup(k, count=False)
         if look.fresh is None:
-            return None
+            return look
         self._count(p, True)
         # The result of a cached answer is the same on every hit that finds it: made once
         # (with its JSON) and reused while the answer is cached. Keyed by the answer's id,
@@ -362,13 +362,12 @@ class Enricher:
         self._hit_results[id(look.fresh)] = (look.fresh, p, result)
         return result
 
-    def _plan(self, p: _Provider, hit: Hit, k: str, deadline_ms: int) -> ProviderResult | _Join:
-        """For a provider `_cached` had no result for: join a call in flight, remember a
-        recent failure, respect the breaker, or start a call."""
-        look = self._cache.lookup(k, count=False)
-        self._count(p, look.failing or look.fresh is not None)
-        if look.fresh is not None:  # filled since _cached looked (nothing awaits in between)
-            return self._answered(p, look.fresh, 0.0, "hit")
+    def _plan(
+        self, p: _Provider, hit: Hit, k: str, look: Lookup, deadline_ms: int
+    ) -> ProviderResult | _Join:
+        """For a provider without a fresh answer (`look`, from ``_cached``): join a call in
+        flight, remember a recent failure, respect the breaker, or start a call."""
+        self._count(p, look.failing)
         task = self._flight.get(k)
         if task is not None:
             return _Join(task, True, look.stale)
