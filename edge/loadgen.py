@@ -35,10 +35,7 @@ class LoadResult:
         return self.count / self.elapsed_s if self.elapsed_s else 0.0
 
     def pct(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        data = sorted(self.latencies_ms)
-        return data[min(len(data) - 1, int(q / 100 * len(data)))]
+        return _percentile(sorted(self.latencies_ms), q)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -56,11 +53,15 @@ class LoadResult:
         if not self.over_slowest_ms:
             return {}
         data = sorted(self.over_slowest_ms)
+        return {"fanout_over_slowest_p50_ms": round(_percentile(data, 50), 2),
+                "fanout_over_slowest_p99_ms": round(_percentile(data, 99), 2)}
 
-        def pick(q: float) -> float:
-            return round(data[min(len(data) - 1, int(q / 100 * len(data)))], 2)
 
-        return {"fanout_over_slowest_p50_ms": pick(50), "fanout_over_slowest_p99_ms": pick(99)}
+def _percentile(data: list[float], q: float) -> float:
+    """The `q` percentile of sorted `data` (NaN when empty)."""
+    if not data:
+        return float("nan")
+    return data[min(len(data) - 1, int(q / 100 * len(data)))]
 
 
 _TIMING = re.compile(rb'p-([^;]+);dur=[0-9.]+;desc="([a-z_]+)/([a-z]+)"')
