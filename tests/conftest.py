@@ -72,3 +72,12 @@ def disposable_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], 
     proc.wait(timeout=10)
 
 
+
+
+@pytest.fixture
+def empty_redis(redis_server: int) -> int:
+    """The private server's port, its database emptied for this test."""
+    client = redis.Redis(port=redis_server)
+    client.flushdb()
+    client.close()
+    return redis_server

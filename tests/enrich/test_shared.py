@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -24,15 +24,11 @@ HIT = Hit(uuid=UUID, signals={"c_page": ("shoes",)})
 
 
 @pytest.fixture
-def shared_url(redis_server: int) -> Iterator[str]:
-    client = redis.Redis(port=redis_server)
-    client.flushdb()
-    client.close()
-    yield f"redis://127.0.0.1:{redis_server}/0?prefix=t:"
+def shared_url(empty_redis: int) -> str:
+    return f"redis://127.0.0.1:{empty_redis}/0?prefix=t:"
 
 
-def keys(url: str) -> list[bytes]:
-    port = int(url.split(":")[2].split("/")[0])
+def keys(port: int) -> list[bytes]:
     client = redis.Redis(port=port)
     try:
         return sorted(client.keys("*"))
@@ -65,7 +61,7 @@ def two_processes[T](
     return asyncio.run(main())
 
 
-def test_an_answer_one_process_got_is_found_by_another(shared_url: str) -> None:
+def test_an_answer_one_process_got_is_found_by_another(shared_url: str, empty_redis: int) -> None:
     world = World()
     world.reply("a.test", lambda: answer("sports", "news"))
 
@@ -89,7 +85,7 @@ def test_an_answer_one_process_got_is_found_by_another(shared_url: str) -> None:
     assert world.count("a.test") == 2  # the first visitor's provider call was made once
     assert sample("edge_shared_cache_total", {"provider": "a", "result": "hit"}) == 1
     assert sample("edge_shared_cache_total", {"provider": "a", "result": "miss"}) == 1
-    stored = keys(shared_url)
+    stored = keys(empty_redis)
     assert len(stored) == 2 and all(k.startswith(b"t::a\x1f") for k in stored)
     assert not any(UUID.encode() in k for k in stored)  # hashed, never the raw id
 
@@ -175,12 +171,11 @@ def test_redis_down_costs_nothing_but_the_shared_answers(
     [b"not json", b"{}", b'{"s": [["x", 1]], "f": "soon"}', b'{"s": 5, "f": 9999999999}',
      json.dumps({"s": [["x", 1]], "f": 999.0}).encode()],  # the last one: expired
 )
-def test_a_value_it_cannot_use_is_a_miss(shared_url: str, raw: bytes) -> None:
-    port = int(shared_url.split(":")[2].split("/")[0])
+def test_a_value_it_cannot_use_is_a_miss(shared_url: str, empty_redis: int, raw: bytes) -> None:
 
     async def main() -> tuple[Answer, float] | None:
         cache = SharedCache(shared_url, wall=lambda: 1000.0)
-        client = redis.Redis(port=port)
+        client = redis.Redis(port=empty_redis)
         client.set("t::k", raw)
         client.close()
         try:
@@ -191,7 +186,9 @@ def test_a_value_it_cannot_use_is_a_miss(shared_url: str, raw: bytes) -> None:
     assert asyncio.run(main()) is None
 
 
-def test_a_stored_answer_reads_back_with_what_is_left_of_its_ttl(shared_url: str) -> None:
+def test_a_stored_answer_reads_back_with_what_is_left_of_its_ttl(
+    shared_url: str, empty_redis: int
+) -> None:
     now = [1000.0]
 
     async def main() -> tuple[tuple[Answer, float] | None, list[bytes]]:
@@ -200,7 +197,7 @@ def test_a_stored_answer_reads_back_with_what_is_left_of_its_ttl(shared_url: str
             cache.put("a", "k", Answer((SegmentResult("x", 0),)), 30)
             await asyncio.wait(cache._writes, timeout=5)
             now[0] += 10
-            return await cache.get("a", "k", 1.0), keys(shared_url)
+            return await cache.get("a", "k", 1.0), keys(empty_redis)
         finally:
             await cache.aclose()
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from edge.profiles import ProfileStore, open_store
 
@@ -15,12 +14,9 @@ BACKENDS = ["sqlite", "redis"]
 
 
 @pytest.fixture
-def redis_url(redis_server: int) -> Iterator[str]:
+def redis_url(empty_redis: int) -> str:
     """A URL on the private server, database emptied before the test."""
-    client = redis.Redis(port=redis_server)
-    client.flushdb()
-    client.close()
-    yield f"redis://127.0.0.1:{redis_server}/0?prefix=test:"
+    return f"redis://127.0.0.1:{empty_redis}/0?prefix=test:"
 
 
 @pytest.fixture(params=BACKENDS)
