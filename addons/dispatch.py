@@ -53,12 +53,10 @@ class TableAddonManager(addonmanager.AddonManager):
         return super().register(addon)
 
     def add(self, *addons: Any) -> None:
-        self._table.clear()
-        super().add(*addons)
+        super().add(*addons)  # registers each (which clears the table), then chains them
         self._table.clear()
 
     def remove(self, addon: Any) -> None:
-        self._table.clear()
         super().remove(addon)
         self._table.clear()
 
